@@ -1,0 +1,32 @@
+// The implementations inc_cpu registers, and small helpers shared by their ABI entries.
+#ifndef INCQ_INC_CPU_GLUE_IMPLS_HPP
+#define INCQ_INC_CPU_GLUE_IMPLS_HPP
+
+#include <string>
+
+#include "incq/plugin_api.h"
+#include "incq/plugin_helpers.hpp"
+
+namespace incq::inc_cpu {
+
+// Descriptors are static: OWNED(plugin) for the plugin's whole life, as register_impl requires.
+const incq_impl_desc* int_wo_linear_impl();
+const incq_impl_desc* int_wo_moe_impl();
+
+// No layer or plugin options exist yet: any key is an error that names it, rather than being
+// silently ignored (a typo in a config must be visible).
+inline void reject_options(const incq_kv* options, size_t num_options, const std::string& who) {
+  if (num_options > 0 && options == nullptr) {
+    fail(INCQ_ERR_INVALID_ARGUMENT, who + ": " + std::to_string(num_options) +
+                                        " options announced but the option array is NULL");
+  }
+  for (size_t i = 0; i < num_options; ++i) {
+    const char* key = options[i].key != nullptr ? options[i].key : "<NULL>";
+    fail(INCQ_ERR_INVALID_ARGUMENT,
+         who + ": unknown option '" + key + "' (inc_cpu accepts no options yet)");
+  }
+}
+
+}  // namespace incq::inc_cpu
+
+#endif
