@@ -5,8 +5,6 @@
 
 #include "incq/plugin_helpers.hpp"
 #include "tensor_checks.hpp"
-#include "unpack_awq.hpp"
-#include "unpack_gptq.hpp"
 
 namespace incq::inc_cpu {
 namespace {
@@ -24,33 +22,6 @@ std::string index2(int64_t a, int64_t b) {
 
 }  // namespace
 
-int64_t IntWoMatrix::group_of(int64_t k) const {
-  return g_idx.empty() ? k / group_size : g_idx[static_cast<size_t>(k)];
-}
-
-int32_t IntWoMatrix::code_at(int64_t k, int64_t n) const {
-  if (format.packing == INCQ_PACKING_AWQ) {
-    return static_cast<int32_t>(unpack_awq_code(qweight.data() + k * (N / 8), n));
-  }
-  return static_cast<int32_t>(unpack_gptq_code(qweight.data() + n, N, format.bits, k));
-}
-
-int32_t IntWoMatrix::zero_at(int64_t g, int64_t n) const {
-  if (format.packing == INCQ_PACKING_AWQ) {
-    return static_cast<int32_t>(unpack_awq_code(qzeros.data() + g * (N / 8), n));
-  }
-  const int64_t row_words = gptq_packed_words(N, format.bits);
-  const int32_t stored =
-      static_cast<int32_t>(unpack_gptq_code(qzeros.data() + g * row_words, 1, format.bits, n));
-  // GPTQ v1 stores zero-1 (DESIGN §4). Like the v1 kernels, add 1 without wrapping: a stored
-  // all-ones field reads as 2^bits (v1 cannot express a zero of 0, which is why v2 exists).
-  return format.packing == INCQ_PACKING_GPTQ_V1 ? stored + 1 : stored;
-}
-
-float IntWoMatrix::scale_at(int64_t g, int64_t n) const {
-  return half_to_float(scales[static_cast<size_t>(g * N + n)]);
-}
-
 double IntWoMatrix::bias_at(int64_t n) const {
   uint16_t bits16;
   float f32;
@@ -67,11 +38,6 @@ double IntWoMatrix::bias_at(int64_t n) const {
     default:
       return 0.0;
   }
-}
-
-float IntWoMatrix::weight_at(int64_t k, int64_t n) const {
-  const int64_t g = group_of(k);
-  return scale_at(g, n) * static_cast<float>(code_at(k, n) - zero_at(g, n));
 }
 
 uint64_t IntWoMatrix::resident_bytes() const {

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "bundle_tensors.hpp"
+#include "incq/plugin_helpers.hpp"
+#include "unpack_awq.hpp"
+#include "unpack_gptq.hpp"
 
 namespace incq::inc_cpu {
 
@@ -33,13 +36,38 @@ struct IntWoMatrix {
   int32_t bias_dtype = 0;        // INCQ_DTYPE_INVALID: no bias
   std::vector<uint8_t> bias;     // raw bytes of the checkpoint bias [N]
 
-  int64_t group_of(int64_t k) const;
-  int32_t code_at(int64_t k, int64_t n) const;   // stored weight code q
-  int32_t zero_at(int64_t g, int64_t n) const;   // the zero point itself (v1's -1 undone)
-  float scale_at(int64_t g, int64_t n) const;
-  double bias_at(int64_t n) const;               // 0 without bias
+  // The accessors are inline: the reference calls them once per weight element.
+  int64_t group_of(int64_t k) const {
+    return g_idx.empty() ? k / group_size : g_idx[static_cast<size_t>(k)];
+  }
+  // The stored weight code q.
+  int32_t code_at(int64_t k, int64_t n) const {
+    if (format.packing == INCQ_PACKING_AWQ) {
+      return static_cast<int32_t>(unpack_awq_code(qweight.data() + k * (N / 8), n));
+    }
+    return static_cast<int32_t>(unpack_gptq_code(qweight.data() + n, N, format.bits, k));
+  }
+  // The zero point itself.
+  int32_t zero_at(int64_t g, int64_t n) const {
+    if (format.packing == INCQ_PACKING_AWQ) {
+      return static_cast<int32_t>(unpack_awq_code(qzeros.data() + g * (N / 8), n));
+    }
+    const int64_t row_words = gptq_packed_words(N, format.bits);
+    const int32_t stored =
+        static_cast<int32_t>(unpack_gptq_code(qzeros.data() + g * row_words, 1, format.bits, n));
+    // GPTQ v1 stores zero-1 (DESIGN §4). Like the v1 kernels, add 1 without wrapping: a stored
+    // all-ones field reads as 2^bits (v1 cannot express a zero of 0, which is why v2 exists).
+    return format.packing == INCQ_PACKING_GPTQ_V1 ? stored + 1 : stored;
+  }
+  float scale_at(int64_t g, int64_t n) const {
+    return half_to_float(scales[static_cast<size_t>(g * N + n)]);
+  }
   // w = scale * (q - zero): an fp16 scale times an integer below 2^9 in magnitude is exact in fp32.
-  float weight_at(int64_t k, int64_t n) const;
+  float weight_at(int64_t k, int64_t n) const {
+    const int64_t g = group_of(k);
+    return scale_at(g, n) * static_cast<float>(code_at(k, n) - zero_at(g, n));
+  }
+  double bias_at(int64_t n) const;  // 0 without bias
   uint64_t resident_bytes() const;
 };
 
