@@ -321,6 +321,8 @@ QuantConfig QuantConfig::from_model_dir(const std::string& dir) {
 
 LayerScheme QuantConfig::resolve(const std::string& name) const {
   const Parsed& p = *parsed_;
+  // modules_to_not_convert wins over every override: AutoRound's loader rewrites those layers to
+  // 16 bits after reading extra_config and dynamic.
   if (const NamePattern* e = first_match(p.not_convert, name))
     return dense_layer(fmt::format("modules_to_not_convert entry '{}'", e->text()));
 
