@@ -1,0 +1,305 @@
+#include "core/verify.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "common/error.hpp"
+#include "core/inspect.hpp"
+#include "core/loaded_layer.hpp"
+#include "incq/plugin_helpers.hpp"
+#include "quant/dequantize.hpp"
+#include "quant/oracle.hpp"
+#include "quant/unpack.hpp"
+
+namespace incq::host {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Rounding one value to the output dtype errs by at most u * |y| (normal range) or half the
+// subnormal spacing (below the normal range), whichever is larger.
+struct OutputRounding {
+  double relative;
+  double absolute;
+};
+
+OutputRounding output_rounding(int32_t dtype) {
+  switch (dtype) {
+    case INCQ_DTYPE_BF16: return {std::ldexp(1.0, -8), std::ldexp(1.0, -134)};
+    case INCQ_DTYPE_F16: return {std::ldexp(1.0, -11), std::ldexp(1.0, -25)};
+    default: return {std::ldexp(1.0, -24), std::ldexp(1.0, -150)};
+  }
+}
+
+// Activations in the requested dtype, plus the exact double values they hold.
+struct Activations {
+  std::vector<uint8_t> raw;
+  std::vector<double> exact;
+};
+
+Activations make_activations(int64_t rows, int64_t cols, int32_t dtype, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  Activations a;
+  const size_t n = static_cast<size_t>(rows * cols);
+  a.exact.resize(n);
+  a.raw.resize(n * incq::dtype_size(dtype));
+  for (size_t i = 0; i < n; ++i) {
+    const float v = dist(rng);
+    if (dtype == INCQ_DTYPE_BF16) {
+      const uint16_t b = incq::float_to_bf16(v);
+      std::memcpy(&a.raw[i * 2], &b, 2);
+      a.exact[i] = incq::bf16_to_float(b);
+    } else if (dtype == INCQ_DTYPE_F16) {
+      const uint16_t h = incq::float_to_half(v);
+      std::memcpy(&a.raw[i * 2], &h, 2);
+      a.exact[i] = incq::half_to_float(h);
+    } else {
+      std::memcpy(&a.raw[i * 4], &v, 4);
+      a.exact[i] = v;
+    }
+  }
+  return a;
+}
+
+std::vector<double> read_output(const std::vector<uint8_t>& raw, int32_t dtype) {
+  const size_t n = raw.size() / incq::dtype_size(dtype);
+  std::vector<double> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (dtype == INCQ_DTYPE_F32) {
+      float f;
+      std::memcpy(&f, &raw[i * 4], 4);
+      out[i] = f;
+    } else {
+      uint16_t h;
+      std::memcpy(&h, &raw[i * 2], 2);
+      out[i] = dtype == INCQ_DTYPE_BF16 ? incq::bf16_to_float(h) : incq::half_to_float(h);
+    }
+  }
+  return out;
+}
+
+// Oracle weights of one projection, read by the host's own unpacking code.
+std::vector<double> oracle_weights(const st::Checkpoint& ckpt, const ProjectionTensors& p, const LayerScheme& s) {
+  auto tensor = [&](const char* role) { return ckpt.find(p.tensors.at(role))->as_incq_tensor(); };
+  incq_tensor gidx{};
+  const bool has_g = p.tensors.count("g_idx") > 0;
+  if (has_g) gidx = tensor("g_idx");
+  const quant::IntWeights w = quant::unpack_int(p.name, tensor("qweight"), tensor("qzeros"), tensor("scales"),
+                                                has_g ? &gidx : nullptr, p.in_features, p.out_features, s.scheme.bits,
+                                                s.scheme.group_size, s.scheme.sym != 0,
+                                                static_cast<incq_packing>(s.scheme.packing));
+  return quant::dequantize(w);
+}
+
+std::vector<double> bias_of(const st::Checkpoint& ckpt, const ProjectionTensors& p) {
+  auto it = p.tensors.find("bias");
+  if (it == p.tensors.end()) return {};
+  const st::TensorView* t = ckpt.find(it->second);
+  const size_t n = t->nbytes / std::max<size_t>(1, incq::dtype_size(t->dtype));
+  if (t->shape.size() != 1 || static_cast<int64_t>(n) != p.out_features)
+    throw Error(fmt::format("{}: layer '{}': bias '{}' must have shape [{}]", t->file, p.name, t->name, p.out_features));
+  std::vector<uint8_t> raw(t->data, t->data + t->nbytes);
+  if (t->dtype != INCQ_DTYPE_F32 && t->dtype != INCQ_DTYPE_F16 && t->dtype != INCQ_DTYPE_BF16)
+    throw Error(fmt::format("{}: layer '{}': bias '{}' has dtype {}, expected F16, BF16 or F32", t->file, p.name,
+                            t->name, incq::dtype_name(t->dtype)));
+  return read_output(raw, t->dtype);
+}
+
+// Compares y with the oracle; fills the run's error figures.
+bool compare(const std::vector<double>& y, const std::vector<double>& yo, const std::vector<double>& mag, double tol,
+             OutputRounding out, VerifyRun& run) {
+  double se = 0, sr = 0;
+  bool ok = true;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double err = std::fabs(y[i] - yo[i]);
+    const double bound = tol * mag[i] + std::max(out.relative * std::fabs(yo[i]), out.absolute);
+    if (!(err <= bound)) ok = false;  // NaN fails too
+    run.max_abs_err = std::max(run.max_abs_err, err);
+    run.max_err_over_bound = std::max(run.max_err_over_bound, std::isnan(err) ? INFINITY : err / bound);
+    se += err * err;
+    sr += yo[i] * yo[i];
+  }
+  run.nmse = sr > 0 ? se / sr : se;
+  return ok;
+}
+
+void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const SelectionPolicy& policy,
+                   const VerifyOptions& o, ModuleVerification& mv) {
+  const incq_device device = host.device();
+  incq_layer_desc desc = layer_desc_for(m, o.act_dtype);
+  if (m.kind == INCQ_MODULE_MOE && o.top_k > 0) desc.top_k = static_cast<int32_t>(std::min<int64_t>(o.top_k, m.num_experts));
+  const int top_k = desc.top_k;
+  const Selection sel = select_implementation(host.plugins().registry(), desc, device, policy);
+  mv.implementation = sel.chosen->name;
+  mv.tolerance = sel.chosen->desc->tolerance;
+
+  // The oracle reads (and validates) the checkpoint first, before the plugin sees anything.
+  std::vector<std::vector<double>> W;
+  for (const auto& p : m.projections) W.push_back(oracle_weights(ckpt, p, m.scheme));
+  const std::vector<double> bias = m.kind == INCQ_MODULE_LINEAR ? bias_of(ckpt, m.projections[0]) : std::vector<double>{};
+
+  std::vector<BundleTensor> bundle;
+  for (size_t i = 0; i < m.projections.size(); ++i) {
+    const auto& p = m.projections[i];
+    const std::string prefix =
+        m.kind == INCQ_MODULE_MOE ? fmt::format("{}.{}.", i / 3, p.name.substr(p.name.rfind('.') + 1)) : "";
+    for (const auto& [role, tname] : p.tensors) bundle.push_back({prefix + role, ckpt.find(tname)->as_incq_tensor()});
+  }
+  const auto t0 = Clock::now();
+  auto layer = LoadedLayer::load(*sel.chosen, desc, device, bundle, m.scheme.scheme.packing);
+  mv.load_ms = ms_since(t0);
+  // The plugin holds its own copy now: give the checkpoint pages back (DESIGN §2 step 4).
+  for (const auto& p : m.projections)
+    for (const auto& [role, tname] : p.tensors) ckpt.release(tname);
+  mv.resident_bytes = layer->resident_bytes();
+  if (mv.resident_bytes > static_cast<int64_t>(1.05 * static_cast<double>(m.packed_bytes)))
+    throw Error(fmt::format("layer '{}': resident weight memory {} bytes exceeds 1.05 x the packed checkpoint bytes {}",
+                            m.name, mv.resident_bytes, m.packed_bytes));
+
+  std::mt19937_64 rng(o.seed ^ std::hash<std::string>{}(m.name));
+  const OutputRounding rounding = output_rounding(o.act_dtype);
+  const incq_exec exec = host.pool().exec();
+  bool all_ok = true;
+  for (const int64_t T : o.tokens) {
+    VerifyRun run;
+    run.tokens = T;
+    const int64_t K = desc.in_features, N = desc.out_features;
+    Activations x = make_activations(T, K, o.act_dtype, rng);
+    std::vector<double> yo(static_cast<size_t>(T * N)), mag(static_cast<size_t>(T * N));
+    std::vector<uint8_t> yraw(static_cast<size_t>(T * N) * incq::dtype_size(o.act_dtype));
+    incq_tensor xt = cpu_tensor(x.raw.data(), o.act_dtype, {T, K});
+    incq_tensor yt = cpu_tensor(yraw.data(), o.act_dtype, {T, N});
+    if (m.kind == INCQ_MODULE_LINEAR) {
+      quant::oracle_linear(x.exact.data(), T, K, W[0].data(), N, bias.empty() ? nullptr : bias.data(), yo.data(),
+                           mag.data());
+      const auto t1 = Clock::now();
+      layer->apply_linear(xt, yt, exec);
+      run.apply_ms = ms_since(t1);
+    } else {
+      // Routing as a host would: random experts per token (repeats allowed, so a token may pick
+      // one expert twice and some experts may get no token), positive weights summing to 1.
+      std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(m.num_experts - 1));
+      std::uniform_real_distribution<float> wdist(0.05f, 1.0f);
+      std::vector<int32_t> ids(static_cast<size_t>(T * top_k));
+      std::vector<float> wts(ids.size());
+      for (int64_t t = 0; t < T; ++t) {
+        float sum = 0;
+        for (int j = 0; j < top_k; ++j) {
+          ids[static_cast<size_t>(t * top_k + j)] = pick(rng);
+          sum += wts[static_cast<size_t>(t * top_k + j)] = wdist(rng);
+        }
+        for (int j = 0; j < top_k; ++j) wts[static_cast<size_t>(t * top_k + j)] /= sum;
+      }
+      std::vector<quant::ExpertWeights> experts(static_cast<size_t>(m.num_experts));
+      for (int64_t e = 0; e < m.num_experts; ++e) {
+        experts[static_cast<size_t>(e)].gate = W[static_cast<size_t>(e * 3)];
+        experts[static_cast<size_t>(e)].up = W[static_cast<size_t>(e * 3 + 1)];
+        experts[static_cast<size_t>(e)].down = W[static_cast<size_t>(e * 3 + 2)];
+      }
+      quant::oracle_moe(x.exact.data(), T, m.hidden_size, m.intermediate_size, experts, ids.data(), wts.data(), top_k,
+                        yo.data(), mag.data());
+      incq_tensor idt = cpu_tensor(ids.data(), INCQ_DTYPE_I32, {T, top_k});
+      incq_tensor wt = cpu_tensor(wts.data(), INCQ_DTYPE_F32, {T, top_k});
+      const auto t1 = Clock::now();
+      layer->apply_moe(xt, idt, wt, yt, exec);
+      run.apply_ms = ms_since(t1);
+    }
+    const std::vector<double> y = read_output(yraw, o.act_dtype);
+    all_ok = compare(y, yo, mag, mv.tolerance, rounding, run) && all_ok;
+    mv.runs.push_back(run);
+  }
+  mv.passed = all_ok;
+  if (!all_ok) mv.error = "output outside the error bound";
+}
+
+}  // namespace
+
+bool ModelVerification::passed() const {
+  if (modules.empty()) return false;
+  for (const auto& m : modules)
+    if (!m.passed) return false;
+  return true;
+}
+
+ModelVerification verify_model(Host& host, const std::string& model_dir, const VerifyOptions& options) {
+  ModelVerification r;
+  r.model_dir = model_dir;
+  const QuantConfig config = QuantConfig::from_model_dir(model_dir);
+  auto ckpt = st::Checkpoint::open(model_dir);
+  const ModelPlan plan = plan_model(*ckpt, config);
+  const SelectionPolicy policy = policy_for_model(host, config);
+  for (const auto& m : plan.modules) {
+    ModuleVerification mv;
+    mv.name = m.name;
+    mv.kind = module_kind_name(m.kind);
+    mv.scheme = m.scheme.describe();
+    mv.packed_bytes = m.packed_bytes;
+    try {
+      verify_module(host, *ckpt, m, policy, options, mv);
+    } catch (const std::exception& e) {
+      mv.passed = false;
+      mv.error = e.what();
+    }
+    r.modules.push_back(std::move(mv));
+  }
+  return r;
+}
+
+nlohmann::ordered_json to_json(const ModelVerification& r) {
+  nlohmann::ordered_json j;
+  j["model_dir"] = r.model_dir;
+  j["passed"] = r.passed();
+  j["modules"] = nlohmann::ordered_json::array();
+  for (const auto& m : r.modules) {
+    nlohmann::ordered_json e;
+    e["name"] = m.name;
+    e["kind"] = m.kind;
+    e["scheme"] = m.scheme;
+    e["implementation"] = m.implementation;
+    e["tolerance"] = m.tolerance;
+    e["packed_bytes"] = m.packed_bytes;
+    e["resident_bytes"] = m.resident_bytes;
+    e["load_ms"] = m.load_ms;
+    e["passed"] = m.passed;
+    if (!m.error.empty()) e["error"] = m.error;
+    e["runs"] = nlohmann::ordered_json::array();
+    for (const auto& run : m.runs)
+      e["runs"].push_back({{"tokens", run.tokens},
+                           {"max_abs_err", run.max_abs_err},
+                           {"max_err_over_bound", run.max_err_over_bound},
+                           {"nmse", run.nmse},
+                           {"apply_ms", run.apply_ms}});
+    j["modules"].push_back(std::move(e));
+  }
+  return j;
+}
+
+std::string to_text(const ModelVerification& r) {
+  std::string out = fmt::format("verify {}\n", r.model_dir);
+  for (const auto& m : r.modules) {
+    out += fmt::format("{} {} [{}] {}  via {}\n", m.passed ? "PASS" : "FAIL", m.name, m.kind, m.scheme,
+                       m.implementation.empty() ? "-" : m.implementation);
+    for (const auto& run : m.runs)
+      out += fmt::format("    tokens={:<4} max_abs_err={:.3e} err/bound={:.3f} nmse={:.3e} apply={:.3f} ms\n",
+                         run.tokens, run.max_abs_err, run.max_err_over_bound, run.nmse, run.apply_ms);
+    if (m.resident_bytes >= 0)
+      out += fmt::format("    resident {} B / packed {} B (x{:.3f})\n", m.resident_bytes, m.packed_bytes,
+                         static_cast<double>(m.resident_bytes) / static_cast<double>(std::max<uint64_t>(1, m.packed_bytes)));
+    if (!m.error.empty()) out += fmt::format("    error: {}\n", m.error);
+  }
+  size_t passed = 0;
+  for (const auto& m : r.modules) passed += m.passed ? 1 : 0;
+  out += fmt::format("{} of {} modules passed\n", passed, r.modules.size());
+  return out;
+}
+
+}  // namespace incq::host
