@@ -237,7 +237,7 @@ const Impls& impls() {
     out->table = out->host.table();
     const incq_plugin_api* api = plugin_api();
     if (api == nullptr) return out;
-    incq_error err{};
+    incq_error err{sizeof(incq_error), 0, {}};
     if (api->initialize(&out->table, nullptr, 0, &err) != INCQ_OK) return out;
     for (const incq_impl_desc* d : out->host.impls) {
       if (std::string(d->name) == "inc_cpu.ref.int_wo_linear") out->linear = d;
@@ -281,14 +281,14 @@ struct Layer {
   incq_layer* handle = nullptr;
   Layer(const incq_impl_desc* i, const incq_layer_desc& desc) : impl(i) {
     incq_device dev = cpu_device();
-    incq_error err{};
+    incq_error err{sizeof(incq_error), 0, {}};
     status = impl->create(impl->impl_ctx, &desc, &dev, nullptr, 0, &handle, &err);
     message = err.message;
   }
   ~Layer() { if (handle != nullptr) impl->destroy(handle); }
   // set_weights + process_weights; returns the first failing status, message in `message`.
   incq_status load(const incq_weight_bundle* bundle) {
-    incq_error err{};
+    incq_error err{sizeof(incq_error), 0, {}};
     status = impl->set_weights(handle, bundle, &err);
     if (status == INCQ_OK) status = impl->process_weights(handle, &err);
     message = err.message;
@@ -329,7 +329,7 @@ struct Activations {
 incq_status apply(const Layer& layer, Activations& x, Activations& y, std::string* message = nullptr,
                   const incq_exec* exec = nullptr) {
   incq_tensor xt = x.tensor(), yt = y.tensor();
-  incq_error err{};
+  incq_error err{sizeof(incq_error), 0, {}};
   const incq_status s = layer.impl->apply_linear(layer.handle, &xt, &yt, exec, &err);
   if (message) *message = err.message;
   return s;
@@ -470,7 +470,7 @@ TEST(Plugin, UnknownOptionIsRejectedByName) {
   FakeHost host;
   incq_host_api table = host.table();
   const incq_kv opts[] = {{"num_threadz", "4"}};
-  incq_error err{};
+  incq_error err{sizeof(incq_error), 0, {}};
   EXPECT_EQ(plugin_api()->initialize(&table, opts, 1, &err), INCQ_ERR_INVALID_ARGUMENT);
   EXPECT_THAT(std::string(err.message), HasSubstr("unknown option 'num_threadz'"));
 }
@@ -480,14 +480,14 @@ TEST(Plugin, WrongHostAbiMajorIsAbiError) {
   FakeHost host;
   incq_host_api table = host.table();
   table.abi_major = INCQ_ABI_VERSION_MAJOR + 1;
-  incq_error err{};
+  incq_error err{sizeof(incq_error), 0, {}};
   EXPECT_EQ(plugin_api()->initialize(&table, nullptr, 0, &err), INCQ_ERR_ABI);
   EXPECT_TRUE(host.impls.empty());
 }
 
 TEST(Plugin, ProbeCpuAndOthers) {
   REQUIRE_PLUGIN();
-  incq_availability a{};
+  incq_availability a{sizeof(incq_availability), 0, {}};
   a.struct_size = sizeof a;
   ASSERT_EQ(plugin_api()->probe(INCQ_DEVICE_CPU, &a), INCQ_OK);
   EXPECT_EQ(a.available, 1);
@@ -505,7 +505,7 @@ std::string why_not(const incq_impl_desc* impl, const incq_layer_desc& d,
                     int32_t device_type = INCQ_DEVICE_CPU) {
   incq_device dev = cpu_device();
   dev.type = device_type;
-  incq_error err{};
+  incq_error err{sizeof(incq_error), 0, {}};
   const incq_status s = impl->can_implement(impl->impl_ctx, &d, &dev, &err);
   if (s == INCQ_OK) return "OK";
   EXPECT_EQ(s, INCQ_ERR_UNSUPPORTED) << err.message;
@@ -590,7 +590,7 @@ TEST(CanImplement, TruncatedDescIsAbiError) {
   auto d = base_linear(4, INCQ_PACKING_GPTQ_V2, 64, 96);
   d.struct_size = offsetof(incq_layer_desc, in_features);
   incq_device dev = cpu_device();
-  incq_error err{};
+  incq_error err{sizeof(incq_error), 0, {}};
   EXPECT_EQ(impls().linear->can_implement(nullptr, &d, &dev, &err), INCQ_ERR_ABI);
   EXPECT_THAT(std::string(err.message), HasSubstr("lacks the field 'top_k'"));
 }
@@ -933,7 +933,7 @@ TEST(BadArguments, ApplyChecksShapesDtypesAndStrides) {
     Activations x(INCQ_DTYPE_F32, 2, 32, 32), y(INCQ_DTYPE_F32, 2, 8, 8);
     incq_tensor xt = x.tensor(), yt = y.tensor();
     spoil(xt, yt);
-    incq_error err{};
+    incq_error err{sizeof(incq_error), 0, {}};
     EXPECT_EQ(layer.impl->apply_linear(layer.handle, &xt, &yt, nullptr, &err), INCQ_ERR_INVALID_ARGUMENT);
     return std::string(err.message);
   };
@@ -957,7 +957,7 @@ TEST(BadArguments, ApplyChecksShapesDtypesAndStrides) {
 TEST(BadArguments, LifecycleOrderAndOptions) {
   REQUIRE_PLUGIN();
   Layer layer(impls().linear, hand_desc(INCQ_PACKING_GPTQ_V2, INCQ_DTYPE_F32));
-  incq_error err{};
+  incq_error err{sizeof(incq_error), 0, {}};
   EXPECT_EQ(impls().linear->process_weights(layer.handle, &err), INCQ_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(std::string(err.message), kLayer + "process_weights before set_weights");
 
@@ -1073,7 +1073,7 @@ incq_status apply_moe(const Layer& layer, Activations& x, std::vector<int32_t> i
   incq_tensor xt = x.tensor(), ot = out.tensor();
   incq_tensor it = make_tensor(ids.data(), INCQ_DTYPE_I32, {T, top_k});
   incq_tensor wt = make_tensor(weights.data(), INCQ_DTYPE_F32, {T, top_k});
-  incq_error err{};
+  incq_error err{sizeof(incq_error), 0, {}};
   const incq_status s = layer.impl->apply_moe(layer.handle, &xt, &it, &wt, &ot, nullptr, &err);
   if (msg) *msg = err.message;
   return s;

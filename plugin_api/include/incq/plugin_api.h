@@ -5,9 +5,16 @@
  *
  * Rules (stable for every 1.x):
  *  - Plain C11; compiles as C11 and as C++17. No C++ types, no exceptions, no abort() cross it.
- *  - Every struct that crosses the boundary starts with `size_t struct_size`, set by whoever fills
- *    the struct to sizeof() of the struct as it knew it. Fields are only ever appended; a reader
- *    treats a field whose end lies beyond struct_size as absent (see INCQ_HAS_FIELD).
+ *  - Every struct that crosses the boundary starts with `size_t struct_size`. For a struct passed
+ *    as input, the writer sets it to sizeof() of the struct as it knew it. For a struct the callee
+ *    fills in (incq_error, incq_availability), the CALLER allocates it and sets struct_size to the
+ *    size of its storage; the callee writes only fields that fit inside that size and leaves
+ *    struct_size unchanged. Fields are only ever appended; a reader treats a field whose end lies
+ *    beyond struct_size as absent (see INCQ_HAS_FIELD).
+ *  - Structs embedded by value in another struct or used as array elements (incq_scheme inside
+ *    incq_layer_desc, incq_tensor inside incq_named_tensor) are
+ *    frozen for the whole major version: their layout never changes in 1.x. New scheme or tensor
+ *    attributes are added as new fields appended to the enclosing struct instead.
  *  - Function-table entries are only ever appended too. An entry marked OPTIONAL may be NULL.
  *  - Every fallible entry returns an incq_status and, if the caller passed a non-NULL incq_error*,
  *    fills it (code + NUL-terminated message). The incq_error storage is owned by the caller.

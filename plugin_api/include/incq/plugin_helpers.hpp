@@ -32,13 +32,12 @@ class StatusError : public std::runtime_error {
   throw StatusError(code, message);
 }
 
-// Fills err (if any) and returns code. Truncates the message to the fixed capacity.
+// Fills err (if any) and returns code. Truncates the message to the fixed capacity. The caller owns
+// err and sized it (struct_size); only fields that fit are written.
 inline incq_status set_error(incq_error* err, incq_status code, const std::string& message) {
-  if (err != nullptr) {
-    err->struct_size = sizeof(incq_error);
-    err->code = code;
+  if (INCQ_HAS_FIELD(err, incq_error, code)) err->code = code;
+  if (INCQ_HAS_FIELD(err, incq_error, message))
     std::snprintf(err->message, sizeof err->message, "%s", message.c_str());
-  }
   return code;
 }
 
@@ -47,11 +46,8 @@ template <typename Body>
 incq_status guarded(incq_error* err, Body&& body) noexcept {
   try {
     body();
-    if (err != nullptr) {
-      err->struct_size = sizeof(incq_error);
-      err->code = INCQ_OK;
-      err->message[0] = '\0';
-    }
+    if (INCQ_HAS_FIELD(err, incq_error, code)) err->code = INCQ_OK;
+    if (INCQ_HAS_FIELD(err, incq_error, message)) err->message[0] = '\0';
     return INCQ_OK;
   } catch (const StatusError& e) {
     return set_error(err, e.code(), e.what());

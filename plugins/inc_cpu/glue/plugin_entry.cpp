@@ -39,8 +39,10 @@ void shutdown() {}  // nothing to release: descriptors are static, layers own th
 incq_status probe(int32_t device_type, incq_availability* out) {
   return guarded(nullptr, [&] {
     if (out == nullptr) fail(INCQ_ERR_INVALID_ARGUMENT, "probe: NULL output");
-    // The answer never changes, so there is nothing to cache beyond these constants.
-    out->struct_size = sizeof(incq_availability);
+    // The answer never changes, so there is nothing to cache beyond these constants. The caller
+    // sized `out` (struct_size): write only what fits.
+    if (!INCQ_HAS_FIELD(out, incq_availability, detail))
+      fail(INCQ_ERR_ABI, "probe: incq_availability struct_size " + std::to_string(out->struct_size) + " lacks 'detail'");
     const bool cpu = device_type == INCQ_DEVICE_CPU;
     out->available = cpu ? 1 : 0;
     std::snprintf(out->detail, sizeof out->detail, "%s",
