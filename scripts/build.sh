@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds incq into ./build (Release with debug info).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install_deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
