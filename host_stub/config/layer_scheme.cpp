@@ -1,33 +1,11 @@
 // LayerScheme's comparison and its one-line description.
 #include <fmt/format.h>
 
+#include "common/abi_names.hpp"
 #include "config/quant_config.hpp"
 
 namespace incq::host {
 namespace {
-
-const char* family_name(int32_t family) {
-  switch (family) {
-    case INCQ_FAMILY_INT: return "int";
-    case INCQ_FAMILY_FP8: return "fp8";
-    case INCQ_FAMILY_MX_FP: return "mx_fp";
-    case INCQ_FAMILY_NV_FP: return "nv_fp";
-    case INCQ_FAMILY_MX_INT: return "mx_int";
-    default: return "dense";
-  }
-}
-
-const char* packing_name(int32_t packing) {
-  switch (packing) {
-    case INCQ_PACKING_GPTQ_V1: return "gptq_v1";
-    case INCQ_PACKING_GPTQ_V2: return "gptq_v2";
-    case INCQ_PACKING_AWQ: return "awq";
-    case INCQ_PACKING_FP8: return "fp8";
-    case INCQ_PACKING_FP8_BLOCK: return "fp8_block";
-    case INCQ_PACKING_LLM_COMPRESSOR: return "llm_compressor";
-    default: return "none";
-  }
-}
 
 std::string granularity(const incq_scheme& s) {
   if (s.packing == INCQ_PACKING_FP8_BLOCK) return fmt::format("block {}x{}", s.block_n, s.block_k);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/abi_names.hpp"
 #include "core/plugin.hpp"
 #include "incq/plugin_api.h"
 
@@ -39,9 +40,5 @@ class Registry {
 
 // Text for a descriptor's capabilities, for `incq plugins`.
 std::string describe_capabilities(const incq_impl_desc& d);
-const char* module_kind_name(int32_t kind);
-const char* family_name(int32_t family);
-const char* packing_name(int32_t packing);
-const char* device_type_name(int32_t type);
 
 }  // namespace incq::host
