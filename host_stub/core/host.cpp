@@ -16,6 +16,9 @@ Host::Host(HostSettings settings) : settings_(std::move(settings)) {
   }
   plugins_->set_disabled(disabled, sources);
   for (const auto& dir : settings_.plugin_dirs) plugins_->load_dir(dir);
+  for (const auto& s : plugins_->skipped())
+    settings_.policy.unloaded_plugins.push_back(s.name + " (" + s.path + "): " + s.reason);
+  for (const auto& f : plugins_->failures()) settings_.policy.unloaded_plugins.push_back(f.path + ": " + f.reason);
   int threads = settings_.threads;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   pool_ = std::make_unique<ThreadPool>(threads);

@@ -135,9 +135,10 @@ Selection select_implementation(Registry& registry, const incq_layer_desc& desc,
 
   const Candidate* c = best(sel.candidates, nullptr);
   if (c == nullptr) {
-    const std::string why = rejections(sel.candidates, nullptr);
-    throw Error(fmt::format("layer '{}': no implementation can run it{}", layer,
-                            why.empty() ? std::string(" (none is registered for this module kind)") : ":" + why));
+    std::string why = rejections(sel.candidates, nullptr);
+    if (why.empty()) why = "\n  - no loaded plugin registers an implementation for this module kind";
+    for (const auto& note : policy.unloaded_plugins) why += "\n  - not loaded: " + note;
+    throw Error(fmt::format("layer '{}': no implementation can run it:{}", layer, why));
   }
   sel.chosen = c->impl;
   sel.how = fmt::format("highest priority ({})", c->impl->desc->priority);

@@ -38,6 +38,9 @@ struct SelectionPolicy {
   // Plugin or implementation names never selected, with where each was said.
   std::vector<BackendChoice> disabled;
   int32_t device_type = INCQ_DEVICE_CPU;
+  // Plugins that were found but are not loaded (disabled, failed to load or initialize), one line
+  // each, so that "nothing can run this layer" can say why a plugin is missing.
+  std::vector<std::string> unloaded_plugins;
 };
 
 struct Candidate {
