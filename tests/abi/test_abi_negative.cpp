@@ -236,6 +236,17 @@ TEST_F(NegativeAbi, RegisterImplAfterInitializeIsAnError) {
   expect_inc_cpu_still_works();
 }
 
+// The host's register_impl fills the plugin's incq_error: it must honour the size the plugin gave
+// it, like every callee of the ABI (header rules: the caller sizes out-structs).
+TEST_F(NegativeAbi, RegisterImplRespectsTheCallersErrorStructSize) {
+  auto plugin = set_.load_file(fake("short_register_error"));
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_EQ(plugin->availability(INCQ_DEVICE_CPU).detail,
+            "first: status 0, code 0, struct_size kept, 0 bytes written past it; "
+            "again: status 1, code 1, struct_size kept, 0 bytes written past it");
+  expect_inc_cpu_still_works();
+}
+
 // All the fakes through load_dir, after inc_cpu: every bad one is reported, the good ones load.
 TEST_F(NegativeAbi, LoadingTheWholeFakeDirectoryReportsEachBadPluginAndKeepsTheRest) {
   set_.load_dir(kFakeDir);
@@ -247,7 +258,8 @@ TEST_F(NegativeAbi, LoadingTheWholeFakeDirectoryReportsEachBadPluginAndKeepsTheR
                                            fake("steals_impl_name"), fake("tiny_table"), fake("wrong_major")}));
   EXPECT_EQ(set_.failures().size(), failed.size());
   EXPECT_THAT(plugin_names(set_), UnorderedElementsAre("inc_cpu", "fake_desc_before_resident_bytes", "fake_good",
-                                                       "fake_late_register", "fake_null_resident_bytes"));
+                                                       "fake_late_register", "fake_null_resident_bytes",
+                                                       "fake_short_register_error"));
   expect_inc_cpu_still_works();
   run_ones("fake_good.ones");
 }

@@ -151,6 +151,42 @@ static incq_impl_desc make_desc(void) {
 static incq_impl_desc g_desc; /* OWNED(plugin): registered pointers stay valid until shutdown */
 static const incq_host_api *g_host; /* kept on purpose by the late-register case only */
 
+#if defined(FAKE_CASE_SHORT_REGISTER_ERROR)
+/* What the host did with an incq_error sized to hold only `code`, for the probe detail. */
+static char g_short_error_report[512];
+
+/* Registers with an error struct whose bytes past struct_size are a canary: the host may write
+ * code, but nothing past struct_size and not struct_size itself (the caller sizes out-structs). */
+static void register_with_short_error(const incq_host_api *host, const char *attempt) {
+  incq_error e;
+  const size_t size = offsetof(incq_error, code) + sizeof e.code;
+  const unsigned char *bytes = (const unsigned char *)&e;
+  const size_t used = strlen(g_short_error_report);
+  size_t i, written = 0;
+  incq_status st;
+  memset(&e, 0xA5, sizeof e);
+  e.struct_size = size;
+  st = host->register_impl(host->host_ctx, &g_desc, &e);
+  for (i = size; i < sizeof e; ++i) written += bytes[i] != 0xA5;
+  snprintf(g_short_error_report + used, sizeof g_short_error_report - used,
+           "%s%s: status %d, code %d, struct_size %s, %zu bytes written past it", used ? "; " : "", attempt,
+           (int)st, (int)e.code, e.struct_size == size ? "kept" : "changed", written);
+}
+
+static incq_status fake_initialize(const incq_host_api *host, const incq_kv *options, size_t num_options,
+                                   incq_error *err) {
+  (void)options;
+  (void)num_options;
+  if (host == NULL || !INCQ_HAS_FIELD(host, incq_host_api, register_impl) || host->register_impl == NULL)
+    return fill_error(err, INCQ_ERR_ABI, "no usable host table");
+  g_desc = make_desc();
+  g_short_error_report[0] = '\0';
+  /* Once successfully, then again as a duplicate: the refusal carries a long message. */
+  register_with_short_error(host, "first");
+  register_with_short_error(host, "again");
+  return fill_error(err, INCQ_OK, "");
+}
+#else
 static incq_status register_desc(const incq_host_api *host, incq_error *err) {
   incq_error reg;
   incq_status st;
@@ -182,6 +218,7 @@ static incq_status fake_initialize(const incq_host_api *host, const incq_kv *opt
 #endif
   return fill_error(err, INCQ_OK, "");
 }
+#endif
 
 static void fake_shutdown(void) { g_host = NULL; }
 
@@ -189,6 +226,9 @@ static incq_status fake_probe(int32_t device_type, incq_availability *out) {
   if (out == NULL || !INCQ_HAS_FIELD(out, incq_availability, detail)) return INCQ_ERR_INVALID_ARGUMENT;
   out->available = device_type == INCQ_DEVICE_CPU;
   snprintf(out->detail, sizeof out->detail, "%s", "fake plugin " FAKE_NAME);
+#if defined(FAKE_CASE_SHORT_REGISTER_ERROR)
+  snprintf(out->detail, sizeof out->detail, "%s", g_short_error_report);
+#endif
   if (g_host != NULL) {
     /* The late-register case: register_impl is only valid during initialize. The host's answer
      * comes back through the probe detail, where the test reads it. */
