@@ -33,12 +33,10 @@ struct HostBinding {
 
 incq_status host_register_impl(void* host_ctx, const incq_impl_desc* desc, incq_error* err) {
   auto* ctx = static_cast<InitContext*>(host_ctx);
+  // The plugin sized err (struct_size): write only the fields that fit, and never struct_size.
   auto fill = [&](incq_status st, const std::string& msg) {
-    if (err != nullptr) {
-      err->struct_size = sizeof *err;
-      err->code = st;
-      std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
-    }
+    if (INCQ_HAS_FIELD(err, incq_error, code)) err->code = st;
+    if (INCQ_HAS_FIELD(err, incq_error, message)) std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
     return st;
   };
   if (ctx == nullptr || !ctx->open)
