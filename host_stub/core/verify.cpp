@@ -93,11 +93,21 @@ std::vector<double> oracle_weights(const st::Checkpoint& ckpt, const ProjectionT
   incq_tensor gidx{};
   const bool has_g = p.tensors.count("g_idx") > 0;
   if (has_g) gidx = tensor("g_idx");
-  const quant::IntWeights w = quant::unpack_int(p.name, tensor("qweight"), tensor("qzeros"), tensor("scales"),
-                                                has_g ? &gidx : nullptr, p.in_features, p.out_features, s.scheme.bits,
-                                                s.scheme.group_size, s.scheme.sym != 0,
-                                                static_cast<incq_packing>(s.scheme.packing));
-  return quant::dequantize(w);
+  try {
+    const quant::IntWeights w = quant::unpack_int(p.name, tensor("qweight"), tensor("qzeros"), tensor("scales"),
+                                                  has_g ? &gidx : nullptr, p.in_features, p.out_features,
+                                                  s.scheme.bits, s.scheme.group_size, s.scheme.sym != 0,
+                                                  static_cast<incq_packing>(s.scheme.packing));
+    return quant::dequantize(w);
+  } catch (const Error& e) {
+    // The unpacker names the layer and the tensor; add the file(s) the tensors live in.
+    std::string files;
+    for (const auto& [role, name] : p.tensors) {
+      const std::string& f = ckpt.find(name)->file;
+      if (files.find(f) == std::string::npos) files += (files.empty() ? "" : ", ") + f;
+    }
+    throw Error(fmt::format("{}: {}", files, e.what()));
+  }
 }
 
 std::vector<double> bias_of(const st::Checkpoint& ckpt, const ProjectionTensors& p) {
