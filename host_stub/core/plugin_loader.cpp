@@ -183,7 +183,10 @@ std::vector<std::string> default_plugin_dirs() {
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) dirs.push_back((exe.parent_path().parent_path() / INCQ_INSTALL_LIBDIR / "incq" / "plugins").string());
   dirs.push_back(std::string(INCQ_INSTALL_PREFIX) + "/" + INCQ_INSTALL_LIBDIR + "/incq/plugins");
-  dirs.push_back(INCQ_BUILD_PLUGIN_DIR);
+  // The build tree only for programs running from it (the uninstalled incq, the tests): an
+  // installed host must not pick up plugins from wherever it happened to be compiled.
+  const std::string build_dir = INCQ_BUILD_DIR;
+  if (!ec && exe.string().rfind(build_dir + "/", 0) == 0) dirs.push_back(INCQ_BUILD_PLUGIN_DIR);
   std::vector<std::string> unique;
   for (auto& d : dirs) {
     const std::string norm = fs::weakly_canonical(d, ec).string();

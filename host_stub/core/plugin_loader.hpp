@@ -64,7 +64,8 @@ class PluginSet {
 };
 
 // Default plugin directories, in search order: the install location (<prefix>/lib/incq/plugins,
-// both the configured prefix and the one relative to the running executable), then the build tree.
+// relative to the running executable, then the configured prefix), then the build tree when the
+// running executable lives inside it.
 std::vector<std::string> default_plugin_dirs();
 
 }  // namespace incq::host
