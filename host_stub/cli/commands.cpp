@@ -82,7 +82,7 @@ int cmd_inspect(host::Host& host, const std::string& model_dir, int32_t act_dtyp
   if (out.json) std::cout << host::to_json(r).dump(2) << "\n";
   else std::cout << host::to_text(r);
   for (const auto& m : r.modules)
-    if (!m.error.empty()) return 1;
+    if (!m.selection.error.empty()) return 1;
   return 0;
 }
 
@@ -157,7 +157,7 @@ int cmd_demo(host::Host& host, const std::string& out_dir, const host::VerifyOpt
     const auto insp = host::inspect_model(host, dir, opts.act_dtype);
     const auto ver = host::verify_model(host, dir, opts);
     ok = ok && ver.passed();
-    for (const auto& m : insp.modules) ok = ok && m.error.empty();
+    for (const auto& m : insp.modules) ok = ok && m.selection.error.empty();
     if (out.json) {
       report.push_back({{"checkpoint", name}, {"dir", dir}, {"quantized_layers", s.quantized_layers},
                         {"dense_layers", s.dense_layers}, {"inspect", host::to_json(insp)},

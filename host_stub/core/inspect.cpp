@@ -27,11 +27,7 @@ ModelInspection inspect_model(Host& host, const std::string& model_dir, int32_t 
     ModuleInspection mi;
     mi.module = &m;
     const incq_layer_desc desc = layer_desc_for(m, act_dtype);
-    try {
-      mi.selection = select_implementation(host.plugins().registry(), desc, device, policy);
-    } catch (const Error& e) {
-      mi.error = e.what();
-    }
+    mi.selection = try_select_implementation(host.plugins().registry(), desc, device, policy);
     r.modules.push_back(std::move(mi));
   }
   return r;
@@ -67,7 +63,7 @@ nlohmann::ordered_json to_json(const ModelInspection& r) {
       e["how"] = mi.selection.how;
     } else {
       e["chosen"] = nullptr;
-      e["error"] = mi.error;
+      e["error"] = mi.selection.error;
     }
     e["rejected"] = nlohmann::ordered_json::array();
     for (const auto& c : mi.selection.candidates)
@@ -89,7 +85,7 @@ std::string to_text(const ModelInspection& r) {
     if (mi.selection.chosen)
       out += fmt::format("  chosen: {}  ({})\n", mi.selection.chosen->name, mi.selection.how);
     else
-      out += fmt::format("  ERROR: {}\n", mi.error);
+      out += fmt::format("  ERROR: {}\n", mi.selection.error);
     for (const auto& c : mi.selection.candidates)
       if (!c.accepted) out += fmt::format("  rejected: {}: {}\n", c.impl->name, c.reason);
   }

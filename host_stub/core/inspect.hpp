@@ -14,8 +14,7 @@ namespace incq::host {
 
 struct ModuleInspection {
   const ModulePlan* module = nullptr;
-  Selection selection;
-  std::string error;  // set when no implementation could be chosen
+  Selection selection;  // selection.error says why when nothing could be chosen
 };
 
 struct ModelInspection {

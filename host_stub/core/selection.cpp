@@ -20,8 +20,8 @@ bool names(const BackendChoice& c, const Implementation& impl) {
 std::string plugin_name_of(const Implementation& impl) { return impl.plugin ? impl.plugin->name() : "?"; }
 
 const BackendChoice* forced_for(const SelectionPolicy& p, const std::string& layer) {
-  if (p.cli_backend) return &*p.cli_backend;
   if (p.env_backend) return &*p.env_backend;
+  if (p.cli_backend) return &*p.cli_backend;
   for (const auto& rule : p.config_layer_backends) {
     // Patterns were validated when the host config was read.
     if (std::regex_search(layer, std::regex(rule.pattern))) return &rule.choice;
@@ -74,8 +74,15 @@ std::string descriptor_mismatch(const Implementation& impl, const incq_layer_des
   return "";
 }
 
-Selection select_implementation(Registry& registry, const incq_layer_desc& desc, const incq_device& device,
+Selection select_implementation(const Registry& registry, const incq_layer_desc& desc, const incq_device& device,
                                 const SelectionPolicy& policy) {
+  Selection sel = try_select_implementation(registry, desc, device, policy);
+  if (sel.chosen == nullptr) throw Error(sel.error);
+  return sel;
+}
+
+Selection try_select_implementation(const Registry& registry, const incq_layer_desc& desc, const incq_device& device,
+                                    const SelectionPolicy& policy) {
   const std::string layer = desc.name ? desc.name : "?";
   Selection sel;
   for (const auto& impl : registry.all()) {
@@ -110,16 +117,19 @@ Selection select_implementation(Registry& registry, const incq_layer_desc& desc,
   if (const BackendChoice* forced = forced_for(policy, layer); forced && !is_auto(*forced)) {
     const bool known = std::any_of(registry.all().begin(), registry.all().end(),
                                    [&](const Implementation& i) { return names(*forced, i); });
-    if (!known)
-      throw Error(fmt::format("layer '{}': backend '{}' (from {}) names no loaded plugin or implementation", layer,
-                              forced->name, forced->source));
+    if (!known) {
+      sel.error = fmt::format("layer '{}': backend '{}' (from {}) names no loaded plugin or implementation", layer,
+                              forced->name, forced->source);
+      return sel;
+    }
     const Candidate* c = best(sel.candidates, forced);
-    if (c == nullptr)
-      throw Error(fmt::format("layer '{}': backend '{}' (from {}) cannot run this layer:{}", layer, forced->name,
+    if (c == nullptr) {
+      const std::string why = rejections(sel.candidates, forced);
+      sel.error = fmt::format("layer '{}': backend '{}' (from {}) cannot run this layer:{}", layer, forced->name,
                               forced->source,
-                              rejections(sel.candidates, forced).empty()
-                                  ? std::string("\n  - it has no implementation for this module kind")
-                                  : rejections(sel.candidates, forced)));
+                              why.empty() ? std::string("\n  - it has no implementation for this module kind") : why);
+      return sel;
+    }
     sel.chosen = c->impl;
     sel.how = "forced by " + forced->source;
     return sel;
@@ -138,7 +148,8 @@ Selection select_implementation(Registry& registry, const incq_layer_desc& desc,
     std::string why = rejections(sel.candidates, nullptr);
     if (why.empty()) why = "\n  - no loaded plugin registers an implementation for this module kind";
     for (const auto& note : policy.unloaded_plugins) why += "\n  - not loaded: " + note;
-    throw Error(fmt::format("layer '{}': no implementation can run it:{}", layer, why));
+    sel.error = fmt::format("layer '{}': no implementation can run it:{}", layer, why);
+    return sel;
   }
   sel.chosen = c->impl;
   sel.how = fmt::format("highest priority ({})", c->impl->desc->priority);

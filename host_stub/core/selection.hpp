@@ -53,10 +53,14 @@ struct Selection {
   const Implementation* chosen = nullptr;
   std::string how;  // "forced by --backend", "priority 10", ...
   std::vector<Candidate> candidates;
+  std::string error;  // set (and chosen null) when nothing can run the layer, or a forced backend cannot
 };
 
-// Throws Error naming the layer when nothing can run it, or when a forced backend cannot.
-Selection select_implementation(Registry& registry, const incq_layer_desc& desc, const incq_device& device,
+// Never throws for "cannot run": the reason is in Selection::error, with every candidate kept.
+Selection try_select_implementation(const Registry& registry, const incq_layer_desc& desc, const incq_device& device,
+                                    const SelectionPolicy& policy);
+// The same, throwing Error(selection.error) when no implementation was chosen.
+Selection select_implementation(const Registry& registry, const incq_layer_desc& desc, const incq_device& device,
                                 const SelectionPolicy& policy);
 
 // The descriptor-level check alone (no can_implement call); empty string = fits.
