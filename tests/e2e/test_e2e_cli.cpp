@@ -235,9 +235,8 @@ TEST_F(Cli, ImplementationDisabledFromTheEnvironment) {
   EXPECT_EQ((*moe)["chosen"], kMoeImpl);
 }
 
-// inspect --json keeps the rejected candidates in "rejected" when one is chosen; when none can
-// run the layer, the list is empty today (host_stub/core/inspect.cpp drops the Selection when
-// select_implementation throws) and the reasons survive only inside the "error" text.
+// inspect --json keeps the rejected candidates in "rejected" also when none can run the layer
+// (not only inside the "error" text).
 TEST_F(Cli, InspectJsonListsTheRejectionsWhenNothingCanRunALayer) {
   const ProcessResult i = incq({"--json", "inspect", ckpt_}, {{"INCQ_DISABLE", kLinearImpl}});
   const json j = stdout_json(i);
