@@ -58,9 +58,11 @@ incq_error fresh_error() {
 constexpr size_t kMinPluginApiSize = offsetof(incq_plugin_api, probe) + sizeof(void*);
 constexpr size_t kMinImplDescSize = offsetof(incq_impl_desc, destroy) + sizeof(void*);
 
-bool is_int_packing(int32_t p) {
-  return p == INCQ_PACKING_GPTQ_V1 || p == INCQ_PACKING_GPTQ_V2 || p == INCQ_PACKING_AWQ;
+// resident_bytes is OPTIONAL: absent when NULL or past the descriptor's struct_size.
+bool has_resident_bytes(const incq_impl_desc* d) {
+  return INCQ_HAS_FIELD(d, incq_impl_desc, resident_bytes) && d->resident_bytes != nullptr;
 }
+
 
 // One plugin file, opened for one test and closed (shutdown, then dlclose) after it.
 class Conformance : public ::testing::TestWithParam<std::string> {
@@ -78,7 +80,9 @@ class Conformance : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     if (initialized_) api_->shutdown();
-    if (handle_ != nullptr) EXPECT_EQ(dlclose(handle_), 0) << dlerror();
+    if (handle_ != nullptr) {
+      EXPECT_EQ(dlclose(handle_), 0) << dlerror();
+    }
   }
 
   // Initializes with no options and returns the registered descriptors.
@@ -135,15 +139,21 @@ TEST_P(Conformance, InitializeRegistersWellFormedDescriptors) {
     EXPECT_NE(d->set_weights, nullptr);
     EXPECT_NE(d->process_weights, nullptr);
     EXPECT_NE(d->destroy, nullptr);
-    if (d->module_kind == INCQ_MODULE_LINEAR) EXPECT_NE(d->apply_linear, nullptr);
-    if (d->module_kind == INCQ_MODULE_MOE) EXPECT_NE(d->apply_moe, nullptr);
+    if (d->module_kind == INCQ_MODULE_LINEAR) {
+      EXPECT_NE(d->apply_linear, nullptr);
+    }
+    if (d->module_kind == INCQ_MODULE_MOE) {
+      EXPECT_NE(d->apply_moe, nullptr);
+    }
     EXPECT_NE(d->bits_mask, 0u);
     EXPECT_NE(d->sym_mask, 0u);
     EXPECT_EQ(d->sym_mask & ~0x3u, 0u) << "only bits 0 (asym) and 1 (sym) mean something";
     EXPECT_NE(d->packing_mask, 0u);
     EXPECT_NE(d->act_dtype_mask, 0u);
     EXPECT_NE(d->device_mask, 0u);
-    if (d->num_group_sizes > 0) EXPECT_NE(d->group_sizes, nullptr);
+    if (d->num_group_sizes > 0) {
+      EXPECT_NE(d->group_sizes, nullptr);
+    }
     EXPECT_TRUE(std::isfinite(d->tolerance)) << d->tolerance;
     EXPECT_GE(d->tolerance, 0.0);
   }
@@ -173,7 +183,9 @@ TEST_P(Conformance, HostTableTooSmallForRegisterImplIsNotCalled) {
   const incq_status st = api_->initialize(host_.table(), nullptr, 0, &err);
   initialized_ = st == INCQ_OK;
   EXPECT_EQ(host_.register_calls(), 0);
-  if (st != INCQ_OK) EXPECT_FALSE(message_of(err).empty());
+  if (st != INCQ_OK) {
+    EXPECT_FALSE(message_of(err).empty());
+  }
 }
 
 TEST_P(Conformance, ProbeAnswersEveryDeviceTypeStably) {
@@ -317,7 +329,7 @@ Lifecycle run_lifecycle(const incq_impl_desc& d, const incq_layer_desc& desc, co
     }
     if (st != INCQ_OK) r.error = "apply: " + message_of(err);
   }
-  if (r.error.empty() && INCQ_HAS_FIELD(&d, incq_impl_desc, resident_bytes) && d.resident_bytes != nullptr) {
+  if (r.error.empty() && has_resident_bytes(&d)) {
     uint64_t bytes = 0;
     if (d.resident_bytes(layer, &bytes, &err) != INCQ_OK) r.error = "resident_bytes: " + message_of(err);
     else if (bytes == 0) r.error = "resident_bytes: 0 for a layer holding weights";
@@ -366,7 +378,9 @@ TEST_P(Conformance, IntImplementationsMatchTheOracleForEveryClaimedScheme) {
         if (!refused.empty()) continue;
         const Lifecycle r = run_lifecycle(*d, desc, c);
         EXPECT_EQ(r.error, "");
-        if (r.error.empty()) EXPECT_EQ(incq::abi_test::contract_violation(c, r.output, d->tolerance), "");
+        if (r.error.empty()) {
+          EXPECT_EQ(incq::abi_test::contract_violation(c, r.output, d->tolerance), "");
+        }
       }
     }
   }
@@ -415,7 +429,9 @@ TEST_P(Conformance, ApplyBeforeProcessWeightsFailsCleanly) {
       incq_layer* layer = nullptr;
       incq_error err = fresh_error();
       ASSERT_EQ(d.create(d.impl_ctx, &a.desc, &dev, nullptr, 0, &layer, &err), INCQ_OK) << message_of(err);
-      if (with_weights) ASSERT_EQ(d.set_weights(layer, &bundle, &err), INCQ_OK) << message_of(err);
+      if (with_weights) {
+        ASSERT_EQ(d.set_weights(layer, &bundle, &err), INCQ_OK) << message_of(err);
+      }
       err = fresh_error();
       const incq_status st = apply(layer, &err);
       EXPECT_NE(st, INCQ_OK);
@@ -480,7 +496,7 @@ TEST_P(Conformance, EntriesRejectNullAndGarbageArguments) {
       expect_error(d->apply_moe(nullptr, &bad_tensor, &bad_tensor, &bad_tensor, &bad_tensor, &exec, &err), err,
                    "apply_moe(NULL layer)");
     }
-    if (INCQ_HAS_FIELD(d, incq_impl_desc, resident_bytes) && d->resident_bytes != nullptr) {
+    if (has_resident_bytes(d)) {
       uint64_t bytes = 0;
       err = fresh_error();
       expect_error(d->resident_bytes(nullptr, &bytes, &err), err, "resident_bytes(NULL layer)");
@@ -539,7 +555,7 @@ TEST_P(Conformance, EntriesRejectNullAndGarbageArguments) {
       err = fresh_error();
       expect_error(d.apply_moe(layer, &x, &ids, &weights, &bad_tensor, &exec, &err), err, "apply_moe(garbage out)");
     }
-    if (INCQ_HAS_FIELD(&d, incq_impl_desc, resident_bytes) && d.resident_bytes != nullptr) {
+    if (has_resident_bytes(&d)) {
       err = fresh_error();
       expect_error(d.resident_bytes(layer, nullptr, &err), err, "resident_bytes(NULL bytes)");
     }
