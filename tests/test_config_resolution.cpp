@@ -236,9 +236,11 @@ const ResolveCase kResolveCases[] = {
      {INCQ_FAMILY_NV_FP, 4, 16, 1, INCQ_PACKING_LLM_COMPRESSOR, "auto_round:llm_compressor", 16, 0,
       INCQ_DTYPE_U8},
      "global"},
-    {"mxint4 shares the auto_round packing", R"({"quant_method": "auto-round", "bits": 4,
+    // AutoRound writes MXINT4 under "auto_round" with MX tensors (weight_packed, weight_scale).
+    {"mxint4 under auto_round has the MX tensor layout", R"({"quant_method": "auto-round", "bits": 4,
         "group_size": 32, "sym": true, "data_type": "mx_int", "packing_format": "auto_round"})",
-     "model.layers.0.mlp.up_proj", {INCQ_FAMILY_MX_INT, 4, 32, 1, INCQ_PACKING_GPTQ_V2, "auto_round"},
+     "model.layers.0.mlp.up_proj",
+     {INCQ_FAMILY_MX_INT, 4, 32, 1, INCQ_PACKING_LLM_COMPRESSOR, "auto_round", 16, 0, INCQ_DTYPE_U8},
      "global"},
 
     // Dense by data type or bits.

@@ -169,10 +169,14 @@ LayerScheme build_layer_scheme(const SchemeFields& f, const SchemeContext& ctx, 
       if (!is_gptq_or_awq(ctx.packing)) fail_packing(at, f, ctx.packing);
       break;
     case DataKind::MxInt:
-      // MXINT shares the GPTQ-style "auto_round" packing; the data type alone makes it MX.
+      // AutoRound (0.16.1) writes MXINT under packing_format "auto_round", but its tensors are the
+      // MX ones, not GPTQ's: weight_packed U8 [N, K/2] (two 4-bit codes per byte) and weight_scale
+      // E8M0 as U8 [N, K/32] (tests/fixtures/autoround/mxint4). The layout is llm_compressor's.
       q.family = INCQ_FAMILY_MX_INT;
       if (f.bits != 4 && f.bits != 8) fail_key(at, "bits", bits_problem(f, "4 or 8"));
       if (!is_gptq_or_awq(ctx.packing)) fail_packing(at, f, ctx.packing);
+      q.packing = INCQ_PACKING_LLM_COMPRESSOR;
+      if (f.bits == 4) q.weight_dtype = INCQ_DTYPE_U8;  // AutoRound exports no 8-bit MXINT to learn from
       break;
     case DataKind::Fp8: {
       q.family = INCQ_FAMILY_FP8;

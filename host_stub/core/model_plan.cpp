@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
 #include "common/error.hpp"
+#include "incq/plugin_helpers.hpp"
 #include "quant/unpack.hpp"
 
 namespace incq::host {
@@ -74,6 +76,24 @@ int configured_top_k(const std::string& dir) {
   return 0;
 }
 
+// Why a layer without GPTQ/AWQ tensors is not handed to a plugin. A quantized FP8 / MX / NV layer
+// must not read as "served as dense": its weight is not usable without its scales.
+std::string dense_reason(const st::Checkpoint& ckpt, const std::string& module, const LayerScheme& s) {
+  if (!s.quantized) return s.rule;
+  if (s.scheme.family == INCQ_FAMILY_INT)
+    return "dense in the checkpoint (no qweight), though the config would quantize it as " + s.describe() +
+           ": served by the host as a dense layer";
+  std::string tensors;
+  for (const auto& name : ckpt.tensor_names())
+    if (name.rfind(module + ".", 0) == 0 && name.find('.', module.size() + 1) == std::string::npos) {
+      const st::TensorView* t = ckpt.find(name);
+      tensors += fmt::format("{}{} {} {}", tensors.empty() ? "" : ", ", name.substr(module.size() + 1),
+                             incq::dtype_name(t->dtype), shape_text(t->shape));
+    }
+  return fmt::format("not supported yet: {} ({}): incq plans only GPTQ/AWQ integer tensors (qweight), so no "
+                     "plugin is offered this layer and the host cannot run it", s.describe(), tensors);
+}
+
 }  // namespace
 
 ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
@@ -98,15 +118,15 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
       linear_names.push_back(module);
     }
   }
-  // Dense 2-D weights: layers the checkpoint keeps unquantized. Only reported (the host owns them).
+  // Layers with a 2-D "weight" (dense, or FP8 e4m3) or "weight_packed" (llm_compressor MX/NV FP4,
+  // MXINT4): not handed to a plugin. Only reported, with the reason; the host owns dense ones.
   for (const auto& tname : ckpt.tensor_names()) {
-    if (!ends_with(tname, ".weight")) continue;
-    const std::string module = tname.substr(0, tname.size() - 7);
+    const char* suffix = ends_with(tname, ".weight") ? ".weight" : ends_with(tname, ".weight_packed") ? ".weight_packed" : nullptr;
+    if (suffix == nullptr) continue;
+    const std::string module = tname.substr(0, tname.size() - std::strlen(suffix));
     if (quantized_modules.count(module) || ckpt.find(tname)->shape.size() != 2) continue;
     const LayerScheme s = config.resolve(module);
-    plan.dense.push_back({module, s.quantized ? "dense in the checkpoint (no qweight), though the config would quantize "
-                                                "it as " + s.describe() + ": served by the host as a dense layer"
-                                              : s.rule});
+    plan.dense.push_back({module, dense_reason(ckpt, module, s)});
     all_layer_names.push_back(module);
   }
   config.check_fused(all_layer_names);
