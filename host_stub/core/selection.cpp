@@ -20,8 +20,8 @@ bool names(const BackendChoice& c, const Implementation& impl) {
 std::string plugin_name_of(const Implementation& impl) { return impl.plugin ? impl.plugin->name() : "?"; }
 
 const BackendChoice* forced_for(const SelectionPolicy& p, const std::string& layer) {
-  if (p.env_backend) return &*p.env_backend;
   if (p.cli_backend) return &*p.cli_backend;
+  if (p.env_backend) return &*p.env_backend;
   for (const auto& rule : p.config_layer_backends) {
     // Patterns were validated when the host config was read.
     if (std::regex_search(layer, std::regex(rule.pattern))) return &rule.choice;
