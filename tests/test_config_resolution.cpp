@@ -397,7 +397,7 @@ TEST(LayerSchemeText, DescribesTheScheme) {
             "int4 g128 sym gptq_v1 (auto_round:auto_gptq)");
   EXPECT_EQ(config(R"({"quant_method": "auto-round", "bits": 4, "group_size": -1, "sym": false,
                        "act_bits": 8, "packing_format": "auto_round"})").resolve("a.b").describe(),
-            "int4 g-1 asym a8 dynamic gptq_v2 (auto_round)");
+            "int4 g-1 asym a8 int per-token dynamic gptq_v2 (auto_round)");
   EXPECT_EQ(config(R"({"quant_method": "auto-round", "bits": 8, "group_size": -1, "data_type": "fp",
                        "weight_block_size": [128, 128]})").resolve("a.b").describe(),
             "fp8_e4m3 block 128x128 fp8_block (auto_round:fp8)");
@@ -668,3 +668,43 @@ TEST_F(ModelDir, ErrorsNameTheFile) {
 }
 
 }  // namespace
+
+// Activation quantization as AutoRound's exports write it (checked against tests/fixtures/autoround):
+// MXFP4 and NVFP4 are W4A4 with a shared scale per weight-sized group, FP8 block is W8A8 with a
+// scale per act_group_size, W4A8 int is per token unless told otherwise, "float" means unquantized.
+TEST(ActivationScheme, ResolvesFamilyGroupAndSymmetry) {
+  const incq_scheme mx = config(R"({"quant_method": "auto-round", "bits": 4, "group_size": 32, "data_type": "mx_fp",
+      "act_bits": 4, "act_data_type": "mx_fp", "act_group_size": 32, "act_dynamic": true,
+      "packing_format": "auto_round:llm_compressor"})").resolve("a.b").scheme;
+  EXPECT_EQ(mx.act_family, INCQ_FAMILY_MX_FP);
+  EXPECT_EQ(mx.act_group_size, 32);
+  EXPECT_EQ(mx.act_sym, 1);
+  const incq_scheme nv = config(R"({"quant_method": "auto-round", "bits": 4, "group_size": 16, "data_type": "nv_fp",
+      "act_bits": 4, "act_data_type": "nv_fp4_with_static_gs", "packing_format": "auto_round:llm_compressor"})")
+                             .resolve("a.b").scheme;
+  EXPECT_EQ(nv.act_family, INCQ_FAMILY_NV_FP);
+  EXPECT_EQ(nv.act_group_size, 16);  // defaults to the weight group for block-scaled formats
+  const incq_scheme fp8 = config(R"({"quant_method": "auto-round", "bits": 8, "data_type": "fp", "group_size": [128, 128],
+      "act_bits": 8, "act_data_type": "fp", "act_group_size": 128, "packing_format": "auto_round:fp8",
+      "weight_block_size": [128, 128]})").resolve("a.b").scheme;
+  EXPECT_EQ(fp8.act_family, INCQ_FAMILY_FP8);
+  EXPECT_EQ(fp8.act_group_size, 128);
+  const incq_scheme w4a8 = config(R"({"quant_method": "auto-round", "bits": 4, "group_size": 128, "sym": true,
+      "act_bits": 8, "act_dynamic": true})").resolve("a.b").scheme;
+  EXPECT_EQ(w4a8.act_family, INCQ_FAMILY_INT);
+  EXPECT_EQ(w4a8.act_group_size, -1);
+  const incq_scheme wo = config(R"({"quant_method": "auto-round", "bits": 4, "group_size": 128,
+      "act_bits": 16, "act_data_type": "float"})").resolve("a.b").scheme;
+  EXPECT_EQ(wo.act_bits, 16);
+  EXPECT_EQ(wo.act_family, INCQ_FAMILY_DENSE);
+}
+
+TEST(ActivationScheme, QuantizedBitsWithAnUnquantizedTypeIsAnError) {
+  try {
+    config(R"({"quant_method": "auto-round", "bits": 4, "group_size": 128, "act_bits": 8, "act_data_type": "float"})");
+    FAIL() << "expected an error";
+  } catch (const incq::host::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("act_data_type"));
+    EXPECT_THAT(e.what(), HasSubstr("'float' is unquantized"));
+  }
+}

@@ -23,7 +23,8 @@ bool LayerScheme::operator==(const LayerScheme& o) const {
   return a.family == b.family && a.bits == b.bits && a.group_size == b.group_size &&
          a.sym == b.sym && a.packing == b.packing && a.act_bits == b.act_bits &&
          a.act_dynamic == b.act_dynamic && a.has_g_idx == b.has_g_idx &&
-         a.weight_dtype == b.weight_dtype && a.block_n == b.block_n && a.block_k == b.block_k;
+         a.weight_dtype == b.weight_dtype && a.block_n == b.block_n && a.block_k == b.block_k &&
+         a.act_family == b.act_family && a.act_group_size == b.act_group_size && a.act_sym == b.act_sym;
 }
 
 std::string LayerScheme::describe() const {
@@ -36,7 +37,10 @@ std::string LayerScheme::describe() const {
     out = fmt::format("{}{}", family_name(s.family), s.bits);
   out += " " + granularity(s);
   if (s.family == INCQ_FAMILY_INT || s.family == INCQ_FAMILY_MX_INT) out += s.sym ? " sym" : " asym";
-  if (s.act_bits < 16) out += fmt::format(" a{} {}", s.act_bits, s.act_dynamic ? "dynamic" : "static");
+  if (s.act_bits < 16)
+    out += fmt::format(" a{} {} {} {}", s.act_bits, family_name(s.act_family),
+                       s.act_group_size == -1 ? std::string("per-token") : fmt::format("g{}", s.act_group_size),
+                       s.act_dynamic ? "dynamic" : "static");
   out += fmt::format(" {} ({})", packing_name(s.packing), packing_format);
   return out;
 }

@@ -42,7 +42,8 @@ std::optional<DataKind> data_kind(const std::string& t) {
     return DataKind::Fp8;
   // "mx_fp_rceil" rounds the shared exponent up when quantizing; the stored format is MX's.
   if (t == "mx_fp" || t == "mx_fp_rceil") return DataKind::MxFp;
-  if (t == "nv_fp") return DataKind::NvFp;
+  // NVFP4 activations: "nv_fp4_with_static_gs" is AutoRound's name for a stored input global scale.
+  if (t == "nv_fp" || t == "nv_fp4" || t == "nv_fp4_with_static_gs") return DataKind::NvFp;
   if (t == "float" || t == "fp16" || t == "bf16" || t == "float16" || t == "bfloat16" ||
       t == "fp32" || t == "float32")
     return DataKind::Dense;
@@ -115,6 +116,22 @@ void read_scheme_fields(const ojson& obj, const ConfigPath& at, SchemeFields& f)
                                     "or >= 16 for unquantized activations)", f.act_bits));
   }
   if (const ojson* v = find_key(obj, {"act_dynamic"}, key)) f.act_dynamic = read_bool(*v, at, key);
+  if (const ojson* v = find_key(obj, {"act_data_type"}, key)) {
+    if (!v->is_string()) fail_key(at, key, fmt::format("expected a string, got {}", v->dump()));
+    const std::string t = v->get<std::string>();
+    // AutoRound writes "float" (or fp16/bf16) for layers whose activations stay unquantized.
+    if (!data_kind(t))
+      fail_key(at, key, fmt::format("unknown activation data_type '{}' (known: int, fp, fp8_e4m3, mx_fp, mx_int, "
+                                    "nv_fp, nv_fp4_with_static_gs, and float/fp16/bf16 for unquantized)", t));
+    f.act_data_type = t;
+  }
+  if (const ojson* v = find_key(obj, {"act_group_size"}, key)) {
+    const int g = read_int(*v, at, key);
+    if (g < -1 || g == 0)
+      fail_key(at, key, fmt::format("{} is not an activation group size (expected -1 for per token, or positive)", g));
+    f.act_group_size = g;
+  }
+  if (const ojson* v = find_key(obj, {"act_sym"}, key)) f.act_sym = read_bool(*v, at, key);
 }
 
 LayerScheme dense_layer(std::string rule) {
@@ -223,10 +240,27 @@ LayerScheme build_layer_scheme(const SchemeFields& f, const SchemeContext& ctx, 
   if (f.act_bits >= 16) {
     q.act_bits = 16;
     q.act_dynamic = 0;
+    q.act_family = INCQ_FAMILY_DENSE;
+    q.act_group_size = 0;
+    q.act_sym = 1;
   } else {
     q.act_bits = f.act_bits;
     // AutoRound's schemes quantize activations dynamically unless told otherwise.
     q.act_dynamic = f.act_dynamic.value_or(true) ? 1 : 0;
+    switch (*data_kind(f.act_data_type.value_or(f.data_type))) {
+      case DataKind::Int: q.act_family = INCQ_FAMILY_INT; break;
+      case DataKind::MxInt: q.act_family = INCQ_FAMILY_MX_INT; break;
+      case DataKind::Fp8: q.act_family = INCQ_FAMILY_FP8; break;
+      case DataKind::MxFp: q.act_family = INCQ_FAMILY_MX_FP; break;
+      case DataKind::NvFp: q.act_family = INCQ_FAMILY_NV_FP; break;
+      case DataKind::Dense:
+        fail_key(at, "act_data_type", fmt::format("act_bits {} asks for quantized activations but act_data_type "
+                                                  "'{}' is unquantized", f.act_bits, *f.act_data_type));
+    }
+    const bool block_scaled = q.act_family == INCQ_FAMILY_MX_FP || q.act_family == INCQ_FAMILY_MX_INT ||
+                              q.act_family == INCQ_FAMILY_NV_FP;
+    q.act_group_size = f.act_group_size.value_or(block_scaled ? q.group_size : -1);
+    q.act_sym = f.act_sym.value_or(true) ? 1 : 0;
   }
   return s;
 }

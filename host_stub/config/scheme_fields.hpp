@@ -30,6 +30,9 @@ struct SchemeFields {
   std::string data_type = "int";
   int act_bits = 16;
   std::optional<bool> act_dynamic;
+  std::optional<std::string> act_data_type;  // default: the weights' data_type
+  std::optional<int> act_group_size;         // default: per token for int/fp8, the weight group for MX/NV
+  std::optional<bool> act_sym;
 };
 
 // Overwrites `fields` with every scheme key present and non-null in `obj`, checking each value's

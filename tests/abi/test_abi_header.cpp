@@ -48,8 +48,9 @@ TEST(AbiHeader, EnumsAreFourBytesInBothLanguages) {
 // numbers are derived by hand from the LP64 layout; a change to either struct breaks every plugin.
 TEST(AbiHeader, FrozenStructsKeepTheirLp64Layout) {
   static_assert(sizeof(void*) == 8 && sizeof(size_t) == 8, "these expectations are for LP64");
-  EXPECT_EQ(sizeof(incq_scheme), 56u);  // size_t + 11 int32_t = 52, padded to 8
+  EXPECT_EQ(sizeof(incq_scheme), 64u);  // size_t + 14 int32_t = 64
   EXPECT_EQ(offsetof(incq_scheme, block_k), 48u);
+  EXPECT_EQ(offsetof(incq_scheme, act_sym), 60u);
   EXPECT_EQ(sizeof(incq_tensor), 104u);
   EXPECT_EQ(offsetof(incq_tensor, shape), 24u);
   EXPECT_EQ(offsetof(incq_tensor, strides), 56u);

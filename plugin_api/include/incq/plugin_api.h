@@ -202,6 +202,13 @@ typedef struct incq_scheme {
   int32_t weight_dtype; /* FP8/MX/NV: element dtype (incq_dtype); 0 for INT */
   int32_t block_n;    /* FP8 block scales: block size along N, else 0 */
   int32_t block_k;    /* FP8 block scales: block size along K, else 0 */
+  /* Activation quantization (act_bits < 16), applied to x at run time before the matmul:
+   * the format family (INT: symmetric int8 as in W4A8; FP8: e4m3 with a scale per group; MX_FP /
+   * MX_INT: E8M0 shared scale per group; NV_FP: e4m3 scale per group times a global scale),
+   * DENSE when activations stay unquantized. */
+  int32_t act_family;
+  int32_t act_group_size; /* elements of one row of x sharing a scale; -1: the whole row (per token) */
+  int32_t act_sym;
 } incq_scheme;
 
 /* Everything an implementation needs to decide whether and how to build a layer. For a Linear,
