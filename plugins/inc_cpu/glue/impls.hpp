@@ -3,6 +3,7 @@
 #define INCQ_INC_CPU_GLUE_IMPLS_HPP
 
 #include <string>
+#include <vector>
 
 #include "incq/plugin_api.h"
 #include "incq/plugin_helpers.hpp"
@@ -12,6 +13,9 @@ namespace incq::inc_cpu {
 // Descriptors are static: OWNED(plugin) for the plugin's whole life, as register_impl requires.
 const incq_impl_desc* int_wo_linear_impl();
 const incq_impl_desc* int_wo_moe_impl();
+
+// Every implementation inc_cpu registers, in registration order (glue/impl_list.cpp).
+std::vector<const incq_impl_desc*> all_impls();
 
 // No layer or plugin options exist yet: any key is an error that names it, rather than being
 // silently ignored (a typo in a config must be visible).

@@ -29,8 +29,7 @@ incq_status initialize(const incq_host_api* host, const incq_kv* options, size_t
                              ", plugin built for " + std::to_string(INCQ_ABI_VERSION_MAJOR));
     }
     reject_options(options, num_options, "inc_cpu");
-    register_one(host, int_wo_linear_impl());
-    register_one(host, int_wo_moe_impl());
+    for (const incq_impl_desc* desc : all_impls()) register_one(host, desc);
   });
 }
 
