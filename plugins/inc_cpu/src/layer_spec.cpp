@@ -33,6 +33,17 @@ LayerSpec read_layer_desc(const incq_layer_desc* desc) {
   s.packing = scheme->packing;
   if (INCQ_HAS_FIELD(scheme, incq_scheme, act_bits)) s.act_bits = scheme->act_bits;
   if (INCQ_HAS_FIELD(scheme, incq_scheme, has_g_idx)) s.has_g_idx = scheme->has_g_idx;
+  if (INCQ_HAS_FIELD(scheme, incq_scheme, act_dynamic)) s.act_dynamic = scheme->act_dynamic;
+  if (INCQ_HAS_FIELD(scheme, incq_scheme, weight_dtype)) s.weight_dtype = scheme->weight_dtype;
+  if (INCQ_HAS_FIELD(scheme, incq_scheme, block_k)) {
+    s.block_n = scheme->block_n;
+    s.block_k = scheme->block_k;
+  }
+  if (INCQ_HAS_FIELD(scheme, incq_scheme, act_sym)) {
+    s.act_family = scheme->act_family;
+    s.act_group_size = scheme->act_group_size;
+    s.act_sym = scheme->act_sym;
+  }
 
   s.act_dtype = desc->act_dtype;
   s.has_bias = desc->has_bias;

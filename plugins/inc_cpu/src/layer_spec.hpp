@@ -22,6 +22,15 @@ struct LayerSpec {
   int32_t packing = 0;
   int32_t act_bits = 16;  // absent in the host's scheme -> weight-only
   int32_t has_g_idx = 0;
+  // Scheme fields for float formats and activation quantization; defaults are what a scheme
+  // without them means (no FP element dtype, no blocks, unquantized activations).
+  int32_t act_dynamic = 0;
+  int32_t weight_dtype = 0;    // FP8/MX/NV element dtype (incq_dtype)
+  int32_t block_n = 0;         // FP8 block scales, else 0
+  int32_t block_k = 0;
+  int32_t act_family = 0;      // INCQ_FAMILY_DENSE: activations stay unquantized
+  int32_t act_group_size = 0;  // -1: one scale per row of x
+  int32_t act_sym = 1;
   // layer
   int32_t act_dtype = 0;
   int32_t has_bias = 0;
