@@ -8,6 +8,8 @@ std::vector<const incq_impl_desc*> all_impls() {
   return {
       int_wo_linear_impl(),
       int_wo_moe_impl(),
+      fp8_linear_impl(),
+      fp8_moe_impl(),
   };
 }
 

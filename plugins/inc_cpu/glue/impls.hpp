@@ -13,6 +13,8 @@ namespace incq::inc_cpu {
 // Descriptors are static: OWNED(plugin) for the plugin's whole life, as register_impl requires.
 const incq_impl_desc* int_wo_linear_impl();
 const incq_impl_desc* int_wo_moe_impl();
+const incq_impl_desc* fp8_linear_impl();
+const incq_impl_desc* fp8_moe_impl();
 
 // Every implementation inc_cpu registers, in registration order (glue/impl_list.cpp).
 std::vector<const incq_impl_desc*> all_impls();
