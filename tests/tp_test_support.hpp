@@ -95,7 +95,7 @@ struct IntLayer {
 };
 
 inline IntLayer make_int_layer(const std::string& name, const IntCase& c, int64_t K, int64_t N, uint64_t seed,
-                               bool with_bias) {
+                               bool with_bias, uint64_t g_idx_seed = 0) {
   IntLayer L;
   L.name = name;
   L.K = K;
@@ -105,7 +105,7 @@ inline IntLayer make_int_layer(const std::string& name, const IntCase& c, int64_
   std::vector<float> w(static_cast<size_t>(K * N));
   for (auto& v : w) v = dist(rng);
   std::vector<int32_t> g_idx;
-  if (c.g_idx == GIdx::ActOrder) g_idx = q::make_act_order_g_idx(K, c.group, seed + 17);
+  if (c.g_idx == GIdx::ActOrder) g_idx = q::make_act_order_g_idx(K, c.group, g_idx_seed ? g_idx_seed : seed + 17);
   L.w = q::quantize_rtn(w.data(), K, N, c.bits, c.group, c.sym, g_idx);
   L.tensors = q::pack_int(L.w, c.packing, c.g_idx != GIdx::None);
   L.dense = q::dequantize(L.w);
