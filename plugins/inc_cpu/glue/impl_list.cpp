@@ -10,6 +10,8 @@ std::vector<const incq_impl_desc*> all_impls() {
       int_wo_moe_impl(),
       fp8_linear_impl(),
       fp8_moe_impl(),
+      w4a8_int_linear_impl(),
+      w4a8_int_moe_impl(),
   };
 }
 

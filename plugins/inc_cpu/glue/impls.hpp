@@ -15,6 +15,8 @@ const incq_impl_desc* int_wo_linear_impl();
 const incq_impl_desc* int_wo_moe_impl();
 const incq_impl_desc* fp8_linear_impl();
 const incq_impl_desc* fp8_moe_impl();
+const incq_impl_desc* w4a8_int_linear_impl();
+const incq_impl_desc* w4a8_int_moe_impl();
 
 // Every implementation inc_cpu registers, in registration order (glue/impl_list.cpp).
 std::vector<const incq_impl_desc*> all_impls();
