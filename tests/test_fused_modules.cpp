@@ -206,7 +206,7 @@ TEST_F(FusedModules, HybridFp8AndIntPartsRunEachWithItsOwnImplementation) {
   }
   const h::FusedPlan plan = check_fused_equals_parts("attn.qkv_proj", parts, schemes);
   EXPECT_EQ(plan.groups.size(), 2u);
-  std::printf("[ fused ] hybrid FP8 q (%s) + int4 k/v merged: equal to the unfused layers\n", sel.chosen->name.c_str());
+  std::printf("[ fused ] hybrid: FP8 q alone (%s) + int4 k/v merged: equal to the unfused layers\n", sel.chosen->name.c_str());
 }
 
 TEST(FusedModulesErrors, PartsThatCannotFormOneModuleAreNamed) {
