@@ -12,6 +12,12 @@ std::vector<const incq_impl_desc*> all_impls() {
       fp8_moe_impl(),
       w4a8_int_linear_impl(),
       w4a8_int_moe_impl(),
+      mx_fp_linear_impl(),
+      nv_fp_linear_impl(),
+      mx_int_linear_impl(),
+      mx_fp_moe_impl(),
+      nv_fp_moe_impl(),
+      mx_int_moe_impl(),
   };
 }
 

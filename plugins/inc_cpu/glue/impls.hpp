@@ -17,6 +17,12 @@ const incq_impl_desc* fp8_linear_impl();
 const incq_impl_desc* fp8_moe_impl();
 const incq_impl_desc* w4a8_int_linear_impl();
 const incq_impl_desc* w4a8_int_moe_impl();
+const incq_impl_desc* mx_fp_linear_impl();
+const incq_impl_desc* nv_fp_linear_impl();
+const incq_impl_desc* mx_int_linear_impl();
+const incq_impl_desc* mx_fp_moe_impl();
+const incq_impl_desc* nv_fp_moe_impl();
+const incq_impl_desc* mx_int_moe_impl();
 
 // Every implementation inc_cpu registers, in registration order (glue/impl_list.cpp).
 std::vector<const incq_impl_desc*> all_impls();
