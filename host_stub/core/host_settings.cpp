@@ -80,6 +80,24 @@ void apply_config_file(const std::string& file, HostSettings& s, std::optional<s
       if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 4096)
         throw Error(fmt::format("{}: key 'threads' must be an integer in [0, 4096], got {}", file, value.dump()));
       if (s.threads == 0) s.threads = value.get<int>();
+    } else if (key == "act_quant") {
+      // "int8" for every layer, or {"layer regex": "int8" | "none"}.
+      auto add = [&](const std::string& pattern, const json& mode) {
+        const std::string m = expect_string(mode, file, "act_quant");
+        if (m != "int8" && m != "none")
+          throw Error(fmt::format("{}: act_quant '{}' is not a mode (known: int8, none)", file, m));
+        try {
+          std::regex check(pattern);
+        } catch (const std::regex_error& e) {
+          throw Error(fmt::format("{}: act_quant key '{}' is not a valid regex: {}", file, pattern, e.what()));
+        }
+        s.act_quant.push_back({pattern, m, fmt::format("host config {} key 'act_quant'", file)});
+      };
+      if (value.is_object()) {
+        for (const auto& [pattern, mode] : value.items()) add(pattern, mode);
+      } else {
+        add("", value);
+      }
     } else if (key == "plugin_options") {
       if (!value.is_object()) throw Error(fmt::format("{}: key 'plugin_options' must be an object of objects", file));
       for (const auto& [plugin, opts] : value.items()) {
@@ -93,7 +111,7 @@ void apply_config_file(const std::string& file, HostSettings& s, std::optional<s
       }
     } else {
       throw Error(fmt::format("{}: unknown key '{}' (known: plugin_dirs, default_plugin_dirs, backend, "
-                              "layer_backends, disable, device, threads, plugin_options)", file, key));
+                              "layer_backends, disable, device, threads, act_quant, plugin_options)", file, key));
     }
   }
   if (use_defaults)
@@ -125,6 +143,11 @@ HostSettings resolve_host_settings(const CommandLineSettings& cli, const EnvLook
     for (auto& d : split(*p, ':')) s.plugin_dirs.push_back(d);
 
   if (cli.threads) s.threads = *cli.threads;
+  if (cli.act_quant) {
+    if (*cli.act_quant != "int8" && *cli.act_quant != "none")
+      throw Error(fmt::format("--act-quant: '{}' is not a mode (known: int8, none)", *cli.act_quant));
+    s.act_quant.push_back({"", *cli.act_quant, "--act-quant"});
+  }
   std::optional<std::string> device = cli.device;
   if (cli.backend) s.policy.cli_backend = BackendChoice{*cli.backend, "--backend"};
   if (auto b = env("INCQ_BACKEND"); b && !b->empty()) s.policy.env_backend = BackendChoice{*b, "INCQ_BACKEND"};

@@ -22,6 +22,15 @@ struct CommandLineSettings {
   std::optional<std::string> device;
   std::optional<int> threads;
   bool no_default_plugin_dirs = false;
+  std::optional<std::string> act_quant;  // "int8": run integer weight-only layers as W4A8
+};
+
+// Turns matching integer weight-only layers into dynamic per-token int8 activation layers (W4A8),
+// the user's choice for a W4A16 checkpoint. Mode "none" keeps them weight-only.
+struct ActQuantRule {
+  std::string pattern;  // regex searched in the layer name
+  std::string mode;     // "int8" or "none"
+  std::string source;
 };
 
 struct HostSettings {
@@ -29,6 +38,7 @@ struct HostSettings {
   SelectionPolicy policy;
   std::map<std::string, OptionMap> plugin_options;
   int threads = 0;  // 0 = hardware concurrency
+  std::vector<ActQuantRule> act_quant;  // first match wins; command line first
   std::string config_file;  // the host config that was read, if any
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "core/act_quant_override.hpp"
 #include "incq/plugin_helpers.hpp"
 
 namespace incq::host {
@@ -19,6 +20,7 @@ ModelInspection inspect_model(Host& host, const std::string& model_dir, int32_t 
   const QuantConfig config = QuantConfig::from_model_dir(model_dir);
   const auto ckpt = st::Checkpoint::open(model_dir);
   r.plan = plan_model(*ckpt, config);
+  apply_act_quant_rules(r.plan, host.settings().act_quant);
   r.checkpoint_backend = config.backend();
   const SelectionPolicy policy = policy_for_model(host, config);
   const incq_device device = host.device();

@@ -10,8 +10,6 @@
 #include <set>
 
 #include "common/error.hpp"
-#include "incq/plugin_helpers.hpp"
-#include "quant/unpack.hpp"
 
 namespace incq::host {
 
@@ -21,39 +19,6 @@ const char* const kProjections[] = {"gate_proj", "up_proj", "down_proj"};
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
-// Reads one quantized projection: its tensors and its K x N from the qweight shape.
-ProjectionTensors read_projection(const st::Checkpoint& ckpt, const std::string& module, const LayerScheme& scheme) {
-  ProjectionTensors p;
-  p.name = module;
-  for (const char* role : {"qweight", "qzeros", "scales", "g_idx", "bias"}) {
-    const std::string full = module + "." + role;
-    if (ckpt.find(full)) p.tensors[role] = full;
-  }
-  for (const char* required : {"qweight", "qzeros", "scales"})
-    if (!p.tensors.count(required))
-      throw Error(fmt::format("{}: layer '{}': missing tensor '{}.{}' required by {}", ckpt.dir(), module, module,
-                              required, scheme.describe()));
-  const st::TensorView* qw = ckpt.find(p.tensors["qweight"]);
-  if (qw->shape.size() != 2)
-    throw Error(fmt::format("{}: layer '{}': tensor '{}' has shape {}, expected 2 dimensions", qw->file, module, qw->name,
-                            shape_text(qw->shape)));
-  try {
-    auto [k, n] = quant::infer_kn(qw->shape, scheme.scheme.bits, static_cast<incq_packing>(scheme.scheme.packing));
-    p.in_features = k;
-    p.out_features = n;
-  } catch (const std::exception& e) {
-    throw Error(fmt::format("{}: layer '{}': tensor '{}' shape {} does not fit {}: {}", qw->file, module, qw->name,
-                            shape_text(qw->shape), scheme.describe(), e.what()));
-  }
-  return p;
 }
 
 uint64_t bytes_of(const st::Checkpoint& ckpt, const ProjectionTensors& p) {
@@ -76,22 +41,12 @@ int configured_top_k(const std::string& dir) {
   return 0;
 }
 
-// Why a layer without GPTQ/AWQ tensors is not handed to a plugin. A quantized FP8 / MX / NV layer
-// must not read as "served as dense": its weight is not usable without its scales.
-std::string dense_reason(const st::Checkpoint& ckpt, const std::string& module, const LayerScheme& s) {
-  if (!s.quantized) return s.rule;
-  if (s.scheme.family == INCQ_FAMILY_INT)
-    return "dense in the checkpoint (no qweight), though the config would quantize it as " + s.describe() +
-           ": served by the host as a dense layer";
-  std::string tensors;
-  for (const auto& name : ckpt.tensor_names())
-    if (name.rfind(module + ".", 0) == 0 && name.find('.', module.size() + 1) == std::string::npos) {
-      const st::TensorView* t = ckpt.find(name);
-      tensors += fmt::format("{}{} {} {}", tensors.empty() ? "" : ", ", name.substr(module.size() + 1),
-                             incq::dtype_name(t->dtype), shape_text(t->shape));
-    }
-  return fmt::format("not supported yet: {} ({}): incq plans only GPTQ/AWQ integer tensors (qweight), so no "
-                     "plugin is offered this layer and the host cannot run it", s.describe(), tensors);
+// Why a layer the config would quantize is kept dense: its checkpoint has no quantized weight
+// tensor for that scheme (AutoRound saves e.g. a "quantized" lm_head as plain BF16).
+std::string dense_reason(const LayerScheme& s) {
+  const char* missing = s.scheme.family == INCQ_FAMILY_INT ? "no qweight" : "no quantized weight tensor";
+  return fmt::format("dense in the checkpoint ({}), though the config would quantize it as {}: served by the host as "
+                     "a dense layer", missing, s.describe());
 }
 
 }  // namespace
@@ -106,11 +61,31 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
   std::vector<std::string> all_layer_names;
   std::set<std::string> quantized_modules;
 
+  // Every module with a weight-like tensor: "qweight" (GPTQ/AWQ), "weight_packed" (MX/NV 4-bit) or
+  // a 2-D "weight" (dense, FP8, MXFP8). The config decides what it is; the tensors must agree.
+  std::set<std::string> seen;
   for (const auto& tname : ckpt.tensor_names()) {
-    if (!ends_with(tname, ".qweight")) continue;
-    const std::string module = tname.substr(0, tname.size() - 8);
-    quantized_modules.insert(module);
+    const char* suffix = ends_with(tname, ".qweight") ? ".qweight"
+                         : ends_with(tname, ".weight_packed") ? ".weight_packed"
+                         : ends_with(tname, ".weight") ? ".weight" : nullptr;
+    if (suffix == nullptr) continue;
+    const std::string module = tname.substr(0, tname.size() - std::strlen(suffix));
+    if (!seen.insert(module).second) continue;
+    if (std::strcmp(suffix, ".weight") == 0 && !ckpt.find(module + ".qweight") && !ckpt.find(module + ".weight_packed") &&
+        ckpt.find(tname)->shape.size() != 2)
+      continue;  // norms and other 1-D weights are not layers
+    const LayerScheme s = config.resolve(module);
     all_layer_names.push_back(module);
+    const bool has_qweight = ckpt.find(module + ".qweight") != nullptr;
+    if (!s.quantized && !has_qweight) {
+      plan.dense.push_back({module, s.rule});
+      continue;
+    }
+    if (s.quantized && !has_qweight && !has_quantized_weight(ckpt, module, s)) {
+      plan.dense.push_back({module, dense_reason(s)});
+      continue;
+    }
+    quantized_modules.insert(module);
     std::smatch m;
     if (std::regex_match(module, m, expert_re)) {
       moe_parts[m[1]][std::stoll(m[2])].insert(m[3]);
@@ -118,26 +93,19 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
       linear_names.push_back(module);
     }
   }
-  // Layers with a 2-D "weight" (dense, or FP8 e4m3) or "weight_packed" (llm_compressor MX/NV FP4,
-  // MXINT4): not handed to a plugin. Only reported, with the reason; the host owns dense ones.
-  for (const auto& tname : ckpt.tensor_names()) {
-    const char* suffix = ends_with(tname, ".weight") ? ".weight" : ends_with(tname, ".weight_packed") ? ".weight_packed" : nullptr;
-    if (suffix == nullptr) continue;
-    const std::string module = tname.substr(0, tname.size() - std::strlen(suffix));
-    if (quantized_modules.count(module) || ckpt.find(tname)->shape.size() != 2) continue;
-    const LayerScheme s = config.resolve(module);
-    plan.dense.push_back({module, dense_reason(ckpt, module, s)});
-    all_layer_names.push_back(module);
-  }
   config.check_fused(all_layer_names);
 
   auto check_int = [&](const std::string& module, const LayerScheme& s) {
+    const bool has_qweight = ckpt.find(module + ".qweight") != nullptr;
     if (!s.quantized)
       throw Error(fmt::format("{}: layer '{}' has a tensor '{}.qweight' but the quantization config keeps it dense ({})",
                               ckpt.dir(), module, module, s.rule));
-    if (s.scheme.family != INCQ_FAMILY_INT)
+    if (has_qweight && s.scheme.family != INCQ_FAMILY_INT)
       throw Error(fmt::format("{}: layer '{}' has GPTQ/AWQ-style tensors (qweight) but the config resolves it to {}",
                               ckpt.dir(), module, s.describe()));
+    if (!has_qweight && s.scheme.family == INCQ_FAMILY_INT)
+      throw Error(fmt::format("{}: layer '{}': the config resolves it to {} but the checkpoint has no '{}.qweight'",
+                              ckpt.dir(), module, s.describe(), module));
   };
 
   for (const auto& module : linear_names) {
@@ -161,9 +129,13 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
     for (int64_t e = 0; e < num; ++e) {
       auto it = experts.find(e);
       for (const char* proj : kProjections) {
-        if (it == experts.end() || !it->second.count(proj))
-          throw Error(fmt::format("{}: MoE '{}': expert {} has no quantized {} ('{}.{}.{}.qweight' missing; experts 0..{} "
-                                  "are expected)", ckpt.dir(), prefix, e, proj, prefix, e, proj, num - 1));
+        if (it == experts.end() || !it->second.count(proj)) {
+          const std::string module = fmt::format("{}.{}.{}", prefix, e, proj);
+          const int32_t family = config.resolve(module).scheme.family;
+          const char* main = family == INCQ_FAMILY_INT ? "qweight" : family == INCQ_FAMILY_FP8 ? "weight" : "weight_packed";
+          throw Error(fmt::format("{}: MoE '{}': expert {} has no quantized {} ('{}.{}' missing; experts 0..{} are "
+                                  "expected)", ckpt.dir(), prefix, e, proj, module, main, num - 1));
+        }
       }
     }
     mp.num_experts = num;

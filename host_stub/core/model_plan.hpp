@@ -1,5 +1,5 @@
 // Turns a checkpoint directory into the list of quantized modules the host will hand to plugins:
-// Linear layers (one "<name>.qweight" each) and MoE blocks ("<prefix>.experts.<e>.<proj>.qweight"),
+// Linear layers and MoE blocks ("<prefix>.experts.<e>.<proj>.*"), of any scheme family,
 // each with its resolved scheme and its sizes, plus the layers that stay dense and why.
 #pragma once
 
@@ -9,19 +9,11 @@
 #include <vector>
 
 #include "config/quant_config.hpp"
+#include "core/projection_tensors.hpp"
 #include "incq/plugin_api.h"
 #include "safetensors/safetensors.hpp"
 
 namespace incq::host {
-
-// One projection of one layer: the checkpoint tensors by role ("qweight", "qzeros", "scales",
-// "g_idx", "bias"), each the full checkpoint tensor name.
-struct ProjectionTensors {
-  std::string name;  // module name, e.g. model.layers.0.mlp.experts.3.down_proj
-  int64_t in_features = 0;
-  int64_t out_features = 0;
-  std::map<std::string, std::string> tensors;
-};
 
 struct ModulePlan {
   int32_t kind = INCQ_MODULE_LINEAR;

@@ -11,6 +11,9 @@
 #include "config/quant_config.hpp"
 #include "incq/plugin_helpers.hpp"
 #include "quant/act_order.hpp"
+#include "quant/fp8_weights.hpp"
+#include "quant/mx_weights.hpp"
+#include "quant/nv_weights.hpp"
 #include "quant/pack.hpp"
 #include "quant/rtn.hpp"
 #include "safetensors/safetensors.hpp"
@@ -107,6 +110,29 @@ struct Writer {
   std::vector<st::TensorToWrite>& out;
   SynthSummary& summary;
 
+  // FP8 / MX / NV: AutoRound's round-to-nearest for the family (host_stub/quant, docs/formats.md §4).
+  void float_layer(const std::string& name, const std::vector<float>& w_nk, int64_t N, int64_t K, const LayerScheme& s) {
+    std::vector<quant::PackedTensor> packed;
+    try {
+      switch (s.scheme.family) {
+        case INCQ_FAMILY_FP8: packed = quant::quantize_fp8(w_nk.data(), N, K, s.scheme); break;
+        case INCQ_FAMILY_MX_FP:
+        case INCQ_FAMILY_MX_INT: packed = quant::quantize_mx(w_nk.data(), N, K, s.scheme); break;
+        case INCQ_FAMILY_NV_FP:
+          // AutoRound calibrates the input global scale as 2688 / max|x|; synth's activations are
+          // uniform in [-1, 1], so max|x| = 1.
+          packed = quant::quantize_nvfp4(w_nk.data(), N, K, s.scheme, 2688.0f);
+          break;
+        default:
+          throw Error(fmt::format("synth has no writer for {}", s.describe()));
+      }
+    } catch (const Error& e) {
+      throw Error(fmt::format("layer '{}' ({}): {}", name, s.describe(), e.what()));
+    }
+    for (const auto& p : packed) out.push_back(to_write(name + "." + p.name, p));
+    ++summary.quantized_layers;
+  }
+
   void linear(const std::string& name, int64_t in, int64_t out_f, bool bias, bool g_idx, bool act_order) {
     const std::vector<float> w = dense_weights(name, out_f, in, given, rng);
     const LayerScheme s = config.resolve(name);
@@ -121,9 +147,10 @@ struct Writer {
       ++summary.dense_layers;
       return;
     }
-    if (s.scheme.family != INCQ_FAMILY_INT)
-      throw Error(fmt::format("layer '{}': synth writes integer schemes only; the config resolves it to {}", name,
-                              s.describe()));
+    if (s.scheme.family != INCQ_FAMILY_INT) {
+      float_layer(name, w, out_f, in, s);
+      return;
+    }
     // x·W orientation for the quantizer: W[k][n] = w[n][k].
     std::vector<float> w_kn(w.size());
     for (int64_t n = 0; n < out_f; ++n)

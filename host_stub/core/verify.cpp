@@ -8,12 +8,11 @@
 #include <random>
 
 #include "common/error.hpp"
+#include "core/act_quant_override.hpp"
 #include "core/inspect.hpp"
 #include "core/loaded_layer.hpp"
 #include "incq/plugin_helpers.hpp"
-#include "quant/dequantize.hpp"
-#include "quant/oracle.hpp"
-#include "quant/unpack.hpp"
+#include "core/oracle_layer.hpp"
 
 namespace incq::host {
 
@@ -87,43 +86,6 @@ std::vector<double> read_output(const std::vector<uint8_t>& raw, int32_t dtype) 
   return out;
 }
 
-// Oracle weights of one projection, read by the host's own unpacking code.
-std::vector<double> oracle_weights(const st::Checkpoint& ckpt, const ProjectionTensors& p, const LayerScheme& s) {
-  auto tensor = [&](const char* role) { return ckpt.find(p.tensors.at(role))->as_incq_tensor(); };
-  incq_tensor gidx{};
-  const bool has_g = p.tensors.count("g_idx") > 0;
-  if (has_g) gidx = tensor("g_idx");
-  try {
-    const quant::IntWeights w = quant::unpack_int(p.name, tensor("qweight"), tensor("qzeros"), tensor("scales"),
-                                                  has_g ? &gidx : nullptr, p.in_features, p.out_features,
-                                                  s.scheme.bits, s.scheme.group_size, s.scheme.sym != 0,
-                                                  static_cast<incq_packing>(s.scheme.packing));
-    return quant::dequantize(w);
-  } catch (const Error& e) {
-    // The unpacker names the layer and the tensor; add the file(s) the tensors live in.
-    std::string files;
-    for (const auto& [role, name] : p.tensors) {
-      const std::string& f = ckpt.find(name)->file;
-      if (files.find(f) == std::string::npos) files += (files.empty() ? "" : ", ") + f;
-    }
-    throw Error(fmt::format("{}: {}", files, e.what()));
-  }
-}
-
-std::vector<double> bias_of(const st::Checkpoint& ckpt, const ProjectionTensors& p) {
-  auto it = p.tensors.find("bias");
-  if (it == p.tensors.end()) return {};
-  const st::TensorView* t = ckpt.find(it->second);
-  const size_t n = t->nbytes / std::max<size_t>(1, incq::dtype_size(t->dtype));
-  if (t->shape.size() != 1 || static_cast<int64_t>(n) != p.out_features)
-    throw Error(fmt::format("{}: layer '{}': bias '{}' must have shape [{}]", t->file, p.name, t->name, p.out_features));
-  std::vector<uint8_t> raw(t->data, t->data + t->nbytes);
-  if (t->dtype != INCQ_DTYPE_F32 && t->dtype != INCQ_DTYPE_F16 && t->dtype != INCQ_DTYPE_BF16)
-    throw Error(fmt::format("{}: layer '{}': bias '{}' has dtype {}, expected F16, BF16 or F32", t->file, p.name,
-                            t->name, incq::dtype_name(t->dtype)));
-  return read_output(raw, t->dtype);
-}
-
 // Compares y with the oracle; fills the run's error figures.
 bool compare(const std::vector<double>& y, const std::vector<double>& yo, const std::vector<double>& mag, double tol,
              OutputRounding out, VerifyRun& run) {
@@ -153,9 +115,9 @@ void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const 
   mv.tolerance = sel.chosen->desc->tolerance;
 
   // The oracle reads (and validates) the checkpoint first, before the plugin sees anything.
-  std::vector<std::vector<double>> W;
-  for (const auto& p : m.projections) W.push_back(oracle_weights(ckpt, p, m.scheme));
-  const std::vector<double> bias = m.kind == INCQ_MODULE_LINEAR ? bias_of(ckpt, m.projections[0]) : std::vector<double>{};
+  std::vector<OracleProjection> oracle;
+  for (const auto& p : m.projections) oracle.push_back(read_oracle_projection(ckpt, p, m.scheme));
+  const incq_scheme& scheme = desc.scheme;
 
   std::vector<BundleTensor> bundle;
   for (size_t i = 0; i < m.projections.size(); ++i) {
@@ -189,8 +151,7 @@ void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const 
     incq_tensor xt = cpu_tensor(x.raw.data(), o.act_dtype, {T, K});
     incq_tensor yt = cpu_tensor(yraw.data(), o.act_dtype, {T, N});
     if (m.kind == INCQ_MODULE_LINEAR) {
-      quant::oracle_linear(x.exact.data(), T, K, W[0].data(), N, bias.empty() ? nullptr : bias.data(), yo.data(),
-                           mag.data());
+      oracle_linear_output(scheme, oracle[0], x.exact.data(), T, K, N, yo.data(), mag.data());
       const auto t1 = Clock::now();
       layer->apply_linear(xt, yt, exec);
       run.apply_ms = ms_since(t1);
@@ -209,14 +170,8 @@ void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const 
         }
         for (int j = 0; j < top_k; ++j) wts[static_cast<size_t>(t * top_k + j)] /= sum;
       }
-      std::vector<quant::ExpertWeights> experts(static_cast<size_t>(m.num_experts));
-      for (int64_t e = 0; e < m.num_experts; ++e) {
-        experts[static_cast<size_t>(e)].gate = W[static_cast<size_t>(e * 3)];
-        experts[static_cast<size_t>(e)].up = W[static_cast<size_t>(e * 3 + 1)];
-        experts[static_cast<size_t>(e)].down = W[static_cast<size_t>(e * 3 + 2)];
-      }
-      quant::oracle_moe(x.exact.data(), T, m.hidden_size, m.intermediate_size, experts, ids.data(), wts.data(), top_k,
-                        yo.data(), mag.data());
+      oracle_moe_output(scheme, oracle, x.exact.data(), T, m.hidden_size, m.intermediate_size, ids.data(), wts.data(),
+                        top_k, yo.data(), mag.data());
       incq_tensor idt = cpu_tensor(ids.data(), INCQ_DTYPE_I32, {T, top_k});
       incq_tensor wt = cpu_tensor(wts.data(), INCQ_DTYPE_F32, {T, top_k});
       const auto t1 = Clock::now();
@@ -245,7 +200,8 @@ ModelVerification verify_model(Host& host, const std::string& model_dir, const V
   r.model_dir = model_dir;
   const QuantConfig config = QuantConfig::from_model_dir(model_dir);
   auto ckpt = st::Checkpoint::open(model_dir);
-  const ModelPlan plan = plan_model(*ckpt, config);
+  ModelPlan plan = plan_model(*ckpt, config);
+  apply_act_quant_rules(plan, host.settings().act_quant);
   const SelectionPolicy policy = policy_for_model(host, config);
   for (const auto& m : plan.modules) {
     ModuleVerification mv;

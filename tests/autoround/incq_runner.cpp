@@ -5,11 +5,9 @@
 
 #include "core/inspect.hpp"
 #include "core/loaded_layer.hpp"
+#include "core/oracle_layer.hpp"
 #include "core/selection.hpp"
 #include "incq/plugin_helpers.hpp"
-#include "quant/dequantize.hpp"
-#include "quant/oracle.hpp"
-#include "quant/unpack.hpp"
 
 namespace incq::autoround_test {
 
@@ -26,38 +24,6 @@ Host& test_host() {
 }
 
 namespace {
-
-std::vector<double> oracle_weights(const st::Checkpoint& ckpt, const ProjectionTensors& p, const LayerScheme& s) {
-  auto tensor = [&](const char* role) { return ckpt.find(p.tensors.at(role))->as_incq_tensor(); };
-  incq_tensor gidx{};
-  const bool has_g = p.tensors.count("g_idx") > 0;
-  if (has_g) gidx = tensor("g_idx");
-  const quant::IntWeights w = quant::unpack_int(p.name, tensor("qweight"), tensor("qzeros"), tensor("scales"),
-                                                has_g ? &gidx : nullptr, p.in_features, p.out_features, s.scheme.bits,
-                                                s.scheme.group_size, s.scheme.sym != 0,
-                                                static_cast<incq_packing>(s.scheme.packing));
-  return quant::dequantize(w);
-}
-
-// The bias as the checkpoint stores it (AutoRound writes F16; BF16/F32 read too).
-std::vector<double> bias_of(const st::Checkpoint& ckpt, const ProjectionTensors& p) {
-  auto it = p.tensors.find("bias");
-  if (it == p.tensors.end()) return {};
-  const st::TensorView* t = ckpt.find(it->second);
-  std::vector<double> b(static_cast<size_t>(p.out_features));
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (t->dtype == INCQ_DTYPE_F32) {
-      float v;
-      std::memcpy(&v, t->data + 4 * i, 4);
-      b[i] = v;
-    } else {
-      uint16_t h;
-      std::memcpy(&h, t->data + 2 * i, 2);
-      b[i] = t->dtype == INCQ_DTYPE_BF16 ? incq::bf16_to_float(h) : incq::half_to_float(h);
-    }
-  }
-  return b;
-}
 
 std::vector<float> to_f32(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
 
@@ -102,11 +68,11 @@ LayerRun run_linear(const st::Checkpoint& ckpt, const QuantConfig& config, const
   if (static_cast<int64_t>(x.size()) != M * K) throw std::runtime_error(layer + ": input is not [M, K]");
 
   LayerRun r;
-  const std::vector<double> W = oracle_weights(ckpt, p, linear.scheme);
-  const std::vector<double> b = bias_of(ckpt, p);
+  // The host's oracle for the layer's scheme, activation quantization included (docs/formats.md).
+  const OracleProjection w = read_oracle_projection(ckpt, p, linear.scheme);
   r.y_exact.resize(static_cast<size_t>(M * N));
   r.mag.resize(r.y_exact.size());
-  quant::oracle_linear(x.data(), M, K, W.data(), N, b.empty() ? nullptr : b.data(), r.y_exact.data(), r.mag.data());
+  oracle_linear_output(linear.scheme.scheme, w, x.data(), M, K, N, r.y_exact.data(), r.mag.data());
 
   Loaded l = load(ckpt, config, linear);
   r.implementation = l.impl->name;
@@ -124,16 +90,12 @@ LayerRun run_moe(const st::Checkpoint& ckpt, const QuantConfig& config, const Mo
                  const std::vector<float>& weights, int top_k) {
   const int64_t H = moe.hidden_size, I = moe.intermediate_size;
   LayerRun r;
-  std::vector<quant::ExpertWeights> experts(static_cast<size_t>(moe.num_experts));
-  for (int64_t e = 0; e < moe.num_experts; ++e) {
-    auto& ew = experts[static_cast<size_t>(e)];
-    ew.gate = oracle_weights(ckpt, moe.projections[static_cast<size_t>(3 * e)], moe.scheme);
-    ew.up = oracle_weights(ckpt, moe.projections[static_cast<size_t>(3 * e + 1)], moe.scheme);
-    ew.down = oracle_weights(ckpt, moe.projections[static_cast<size_t>(3 * e + 2)], moe.scheme);
-  }
+  std::vector<OracleProjection> oracle;
+  for (const auto& p : moe.projections) oracle.push_back(read_oracle_projection(ckpt, p, moe.scheme));
   r.y_exact.resize(static_cast<size_t>(T * H));
   r.mag.resize(r.y_exact.size());
-  quant::oracle_moe(x.data(), T, H, I, experts, ids.data(), weights.data(), top_k, r.y_exact.data(), r.mag.data());
+  oracle_moe_output(moe.scheme.scheme, oracle, x.data(), T, H, I, ids.data(), weights.data(), top_k, r.y_exact.data(),
+                    r.mag.data());
 
   ModulePlan m = moe;
   m.top_k = top_k;

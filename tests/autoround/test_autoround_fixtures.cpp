@@ -78,7 +78,7 @@ class AutoRoundFixture : public ::testing::TestWithParam<std::string> {
 
 // Loading is SetUp: the config parses, the checkpoint opens, plan_model accepts it. Here: every
 // layer AutoRound quantized and exported is either a planned module or, for formats without a
-// plugin, a dense entry with the host's reason (checked in NotSupportedFormatsAreReported).
+// plugin, a dense entry with the host's reason (checked in FloatFormatsMatchAutoRoundOrAreReported).
 TEST_P(AutoRoundFixture, LoadsThroughTheHost) {
   for (const auto& [layer, entry] : fixture_.description.at("layers").items()) {
     if (entry.contains("note")) continue;  // AutoRound did not export it quantized: see SchemeMatches
@@ -103,7 +103,7 @@ TEST_P(AutoRoundFixture, EveryLayerResolvesToAutoRoundsScheme) {
 TEST_P(AutoRoundFixture, IncqVerifyPasses) {
   if (!fixture_.integer_weight_only() && plan_.modules.empty()) {
     // No plugin format today: the host plans nothing, so verify has nothing to run; the
-    // not-supported case is asserted in NotSupportedFormatsAreReported.
+    // not-supported case is asserted in FloatFormatsMatchAutoRoundOrAreReported.
     EXPECT_FALSE(host::verify_model(test_host(), fixture_.checkpoint_dir, {}).passed());
     return;
   }
@@ -112,6 +112,9 @@ TEST_P(AutoRoundFixture, IncqVerifyPasses) {
 }
 
 TEST_P(AutoRoundFixture, OutputsMatchAutoRound) {
+  // Float formats (FP8 / MX / NV) are compared, or their reason printed, in
+  // FloatFormatsMatchAutoRoundOrAreReported: their outputs and bounds differ.
+  if (!fixture_.integer_weight_only()) return;
   Worst w32, w16;
   size_t layers = 0;
   for (const auto& [layer, entry] : fixture_.description.at("layers").items()) {
@@ -147,7 +150,7 @@ TEST_P(AutoRoundFixture, OutputsMatchAutoRound) {
     ++layers;
   }
   if (!fixture_.integer_weight_only()) {
-    // Nothing planned means nothing to compare: NotSupportedFormatsAreReported accounts for it.
+    // Nothing planned means nothing to compare: FloatFormatsMatchAutoRoundOrAreReported accounts for it.
     if (plan_.modules.empty()) return;
   }
   EXPECT_GT(layers, 0u) << "no layer of this fixture was compared with AutoRound";
@@ -157,33 +160,61 @@ TEST_P(AutoRoundFixture, OutputsMatchAutoRound) {
               fixture_.name.c_str(), fixture_.format().c_str(), layers, w32.err, w32.ratio, w16.err, w16.ratio);
 }
 
+// Fixtures whose AutoRound outputs cannot be held to incq's contract, and why (each documented in
+// docs/formats.md; tests/test_float_oracle.cpp checks the oracle against AutoRound with these
+// deviations reproduced). Their layers are verified against the oracle (IncqVerifyPasses).
+std::string oracle_only_reason(const std::string& fixture) {
+  if (fixture.rfind("fp8_", 0) == 0)
+    return "AutoRound 0.16.1 cannot load its own FP8 exports, so it recorded no output (reference.json notes)";
+  if (fixture == "nvfp4")
+    return "AutoRound's loader rounds the stored F32 global scales to fp16 before using them; incq uses the stored "
+           "values";
+  if (fixture == "mxint4")
+    return "AutoRound's MXINT4 inference module quantizes activations as MXFP4, not the mx_int its config names; incq "
+           "follows the config";
+  return "";
+}
+
 // FP8 / MX / NV / MXINT: the host must say exactly why each quantized layer is not run, and the
 // moment it plans one (a plugin implements the format), that layer must match AutoRound.
-TEST_P(AutoRoundFixture, NotSupportedFormatsAreReported) {
+TEST_P(AutoRoundFixture, FloatFormatsMatchAutoRoundOrAreReported) {
   if (fixture_.integer_weight_only()) {
     // Integer weight-only: nothing may be left out as unsupported; the tests above cover the rest.
     for (const auto& d : plan_.dense) EXPECT_NE(d.rule.rfind("not supported yet", 0), 0u) << d.name << ": " << d.rule;
     return;
   }
-  size_t reported = 0;
+  size_t reported = 0, compared = 0, oracle_only = 0;
   for (const auto& [layer, entry] : fixture_.description.at("layers").items()) {
     const host::LayerScheme s = config_->resolve(layer);
     if (module_of(layer) != nullptr) {
-      // Support landed for this layer: IncqVerifyPasses now requires the oracle check, and here
-      // it must match AutoRound's weight dequantizer (unquantized activations, fp32 path).
+      // Support landed for this layer: IncqVerifyPasses requires the oracle check for it. Here it
+      // is compared with AutoRound's own output where AutoRound gives one that the contract
+      // (docs/formats.md) can be held to, and otherwise the reason is printed and counted.
       const bool weight_only = s.scheme.act_bits >= 16;
-      if (!weight_only || !fixture_.has(layer + ".y_wdq_fp32")) {
-        ADD_FAILURE() << layer << ": incq now plans " << s.describe() << " but this test has no bound for it "
-                      << "against AutoRound yet: derive one in autoround_bounds.hpp and compare here";
-        continue;
-      }
       const std::vector<double> x = fixture_.values(layer + ".x");
       const int64_t M = fixture_.description.at("tokens").get<int64_t>();
-      const LayerRun r = run_linear(*ckpt_, *config_, plan_, layer, x, M);
       const int64_t K = static_cast<int64_t>(x.size()) / M;
+      const std::string reason = oracle_only_reason(fixture_.name);
+      if (!reason.empty()) {
+        std::printf("[autoround] %s: %s: compared with the oracle only: %s\n", fixture_.name.c_str(), layer.c_str(),
+                    reason.c_str());
+        ++oracle_only;
+        continue;
+      }
+      const LayerRun r = run_linear(*ckpt_, *config_, plan_, layer, x, M);
       Worst w;
-      expect_within(layer + " vs AutoRound dequant_weight_online fp32", r.y, fixture_.values(layer + ".y_wdq_fp32"),
-                    r, [K](double mag) { return bound_fp32_path(K, mag); }, w);
+      if (weight_only && fixture_.has(layer + ".y_wdq_fp32")) {
+        expect_within(layer + " vs AutoRound dequant_weight_online fp32", r.y, fixture_.values(layer + ".y_wdq_fp32"),
+                      r, [K](double mag) { return bound_fp32_path(K, mag); }, w);
+      } else if (!weight_only && fixture_.has(layer + ".y_fp16")) {
+        // AutoRound's fp16 path with its activation quantization; mag is the oracle's, on x'.
+        expect_within(layer + " vs AutoRound fp16 (activations quantized)", r.y, fixture_.values(layer + ".y_fp16"), r,
+                      [K](double mag) { return bound_fp16_path(K, mag); }, w);
+      } else {
+        ADD_FAILURE() << layer << ": incq plans " << s.describe() << " but the fixture has no AutoRound output to "
+                      << "compare and no recorded reason";
+      }
+      ++compared;
       continue;
     }
     const host::DenseLayer* d = dense_entry(layer);
@@ -201,7 +232,9 @@ TEST_P(AutoRoundFixture, NotSupportedFormatsAreReported) {
     ++reported;
   }
   RecordProperty("not_supported_yet", static_cast<int>(reported));
-  EXPECT_GT(reported, 0u);
+  RecordProperty("compared_with_autoround", static_cast<int>(compared));
+  RecordProperty("oracle_only", static_cast<int>(oracle_only));
+  EXPECT_GT(reported + compared + oracle_only, 0u);
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
