@@ -295,7 +295,40 @@ std::vector<std::pair<std::string, ojson>> demo_specs() {
       {"name": "model.layers.0.mlp.experts", "num_experts": 16, "hidden_size": 128, "intermediate_size": 96},
       {"name": "model.layers.0.mlp.shared_expert.down_proj", "in_features": 96, "out_features": 128}
     ]})");
-  return {{"gptq_v1_int4_mixed", gptq}, {"gptq_v2_int2_act_order", v2}, {"awq_int4_moe", awq}};
+  // 4. A hybrid checkpoint: FP8 e4m3 attention (per channel) with int4 g32 MoE experts.
+  ojson hybrid = ojson::parse(R"({
+    "seed": 14, "num_experts_per_tok": 2,
+    "quantization_config": {"quant_method": "auto-round", "bits": 8, "data_type": "fp", "group_size": -1, "sym": true,
+      "extra_config": {"mlp\\.experts\\.": {"bits": 4, "data_type": "int", "group_size": 32}}},
+    "layers": [
+      {"name": "model.layers.0.self_attn.q_proj", "in_features": 128, "out_features": 128, "bias": true},
+      {"name": "model.layers.0.mlp.experts", "num_experts": 4, "hidden_size": 128, "intermediate_size": 64}
+    ]})");
+  // 5. Block-scaled 4-bit with activation quantization as AutoRound exports it: MXFP4 (W4A4) with an
+  //    NVFP4 o_proj and an MXFP8 (W8A8) MoE, all auto_round:llm_compressor.
+  ojson mx = ojson::parse(R"({
+    "seed": 15, "num_experts_per_tok": 2,
+    "quantization_config": {"quant_method": "auto-round", "packing_format": "auto_round:llm_compressor",
+      "bits": 4, "group_size": 32, "data_type": "mx_fp", "act_bits": 4, "act_data_type": "mx_fp", "act_group_size": 32,
+      "extra_config": {"o_proj": {"data_type": "nv_fp", "group_size": 16, "act_data_type": "nv_fp4_with_static_gs",
+                                  "act_group_size": 16},
+                       "mlp\\.experts\\.": {"bits": 8, "act_bits": 8}}},
+    "layers": [
+      {"name": "model.layers.0.self_attn.q_proj", "in_features": 128, "out_features": 96},
+      {"name": "model.layers.0.self_attn.o_proj", "in_features": 96, "out_features": 128},
+      {"name": "model.layers.0.mlp.experts", "num_experts": 4, "hidden_size": 128, "intermediate_size": 64}
+    ]})");
+  // 6. W4A8: int4 symmetric g128 weights, activations int8 per token (act_bits 8, dynamic).
+  ojson w4a8 = ojson::parse(R"({
+    "seed": 16, "num_experts_per_tok": 2,
+    "quantization_config": {"quant_method": "auto-round", "packing_format": "auto_round:auto_gptq",
+      "bits": 4, "group_size": 128, "sym": true, "act_bits": 8, "act_dynamic": true},
+    "layers": [
+      {"name": "model.layers.0.self_attn.q_proj", "in_features": 256, "out_features": 128, "bias": true},
+      {"name": "model.layers.0.mlp.experts", "num_experts": 4, "hidden_size": 256, "intermediate_size": 128}
+    ]})");
+  return {{"gptq_v1_int4_mixed", gptq}, {"gptq_v2_int2_act_order", v2}, {"awq_int4_moe", awq},
+          {"hybrid_fp8_attention_int4_experts", hybrid}, {"mx_nv_w4a4", mx}, {"w4a8_int4", w4a8}};
 }
 
 }  // namespace incq::host
