@@ -49,7 +49,7 @@ float load_global_scale(const incq_tensor& t, const std::string& layer, const st
 }  // namespace
 
 uint64_t MxMatrix::resident_bytes() const {
-  return codes.size() + scales.size() + bias.size() * sizeof(double);
+  return codes.size() + scales.size() + bias.size();
 }
 
 MxMatrix load_mx_matrix(BundleTensors& tensors, const std::string& layer, const std::string& prefix,
@@ -124,15 +124,14 @@ MxMatrix load_mx_matrix(BundleTensors& tensors, const std::string& layer, const 
   if (const incq_tensor* bias = tensors.find(bias_name)) {
     check_weight_tensor(*bias, layer, bias_name, {INCQ_DTYPE_F16, INCQ_DTYPE_F32, INCQ_DTYPE_BF16}, {N},
                         "bias is [N]");
-    m.bias.resize(static_cast<size_t>(N));
-    const size_t es = dtype_size(bias->dtype);
+    m.bias_dtype = bias->dtype;
+    m.bias = copy_bytes(*bias);
     for (int64_t n = 0; n < N; ++n) {
-      const double v = load_activation(static_cast<const char*>(bias->data) + n * es, bias->dtype);
+      const double v = m.bias_at(n);
       if (!std::isfinite(v)) {
         fail(INCQ_ERR_INVALID_ARGUMENT, "layer '" + layer + "': tensor '" + bias_name + "' [" + std::to_string(n) +
                                             "] is " + (std::isnan(v) ? "NaN" : "Inf"));
       }
-      m.bias[static_cast<size_t>(n)] = v;
     }
   } else if (require_bias) {
     fail(INCQ_ERR_INVALID_ARGUMENT,

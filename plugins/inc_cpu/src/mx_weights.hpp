@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "activation_io.hpp"
 #include "bundle_tensors.hpp"
 #include "mx_act_quant.hpp"
 #include "mx_decode.hpp"
@@ -27,7 +28,8 @@ struct MxMatrix {
   // How this matrix's input is quantized (AutoRound quantizes each QuantLinear's own input; for
   // NV activations with the layer's own input_global_scale).
   ActQuant input_quant;
-  std::vector<double> bias;  // [N] (exact from F16/BF16/F32), empty without bias
+  int32_t bias_dtype = 0;         // INCQ_DTYPE_INVALID: no bias
+  std::vector<uint8_t> bias;      // the checkpoint's bias bytes [N] (resident == checkpoint bytes)
 
   int64_t groups() const { return K / format.group; }
 
@@ -43,7 +45,9 @@ struct MxMatrix {
     const uint8_t s = scales[static_cast<size_t>(n * groups() + g)];
     return format.e4m3_scales() ? static_cast<double>(e4m3_value(s)) : e8m0_value(s);
   }
-  double bias_at(int64_t n) const { return bias.empty() ? 0.0 : bias[static_cast<size_t>(n)]; }
+  double bias_at(int64_t n) const {  // exact: F16/BF16/F32 values are doubles
+    return bias.empty() ? 0.0 : load_activation(bias.data() + n * static_cast<int64_t>(dtype_size(bias_dtype)), bias_dtype);
+  }
   uint64_t resident_bytes() const;
 };
 
