@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "incq/plugin_helpers.hpp"
+#include "quant/act_quant.hpp"
 #include "quant/dequantize.hpp"
 #include "quant/oracle.hpp"
 #include "quant/pack.hpp"
@@ -104,9 +105,59 @@ incq_layer_desc base_desc(const LayerCase& c, int32_t kind) {
   d.scheme.group_size = c.scheme.group_size;
   d.scheme.sym = c.scheme.sym ? 1 : 0;
   d.scheme.packing = c.scheme.packing;
-  d.scheme.act_bits = 16;
+  d.scheme.act_bits = c.scheme.act_bits;
+  if (c.scheme.act_bits == 8) {
+    // W4A8 as INC's config resolves it: dynamic, symmetric, one int8 scale per token.
+    d.scheme.act_family = INCQ_FAMILY_INT;
+    d.scheme.act_dynamic = 1;
+    d.scheme.act_group_size = -1;
+    d.scheme.act_sym = 1;
+  }
   d.act_dtype = c.scheme.act_dtype;
   return d;
+}
+
+// What a matmul of the layer sees as input: x itself (act_bits 16) or x' = Q(x) as the host's
+// activation quantizer defines it, rows of K.
+std::vector<double> matmul_input(const incq_scheme& scheme, const double* x, int64_t rows, int64_t K) {
+  std::vector<double> out(x, x + rows * K);
+  if (scheme.act_bits < 16) quant::quantize_activations(scheme, x, rows, K, /*input_global_scale=*/0, out.data());
+  return out;
+}
+
+// The gated-SiLU MoE of quant::oracle_moe with each projection's input quantized: x' feeds gate and
+// up, h' = Q(silu(g)*u) feeds down. mag covers the three matmuls to first order as oracle_moe
+// derives it (each matmul's magnitude taken from the quantized input it actually multiplies); the
+// quantizers are exact functions of their inputs that the implementation must share bit for bit.
+void oracle_moe_quantized(const incq_scheme& scheme, const double* x, int64_t T, int64_t H, int64_t I,
+                          const std::vector<quant::ExpertWeights>& experts, const int32_t* ids, const float* wts,
+                          int top_k, double* y, double* mag) {
+  std::fill(y, y + T * H, 0.0);
+  std::fill(mag, mag + T * H, 0.0);
+  std::vector<double> g(I), u(I), mg(I), mu(I), h(I), dh(I), d(H), md(H);
+  for (int64_t t = 0; t < T; ++t) {
+    const std::vector<double> xq = matmul_input(scheme, x + t * H, 1, H);
+    for (int j = 0; j < top_k; ++j) {
+      const quant::ExpertWeights& ew = experts.at(static_cast<size_t>(ids[t * top_k + j]));
+      const double wt = wts[t * top_k + j];
+      quant::oracle_linear(xq.data(), 1, H, ew.gate.data(), I, nullptr, g.data(), mg.data());
+      quant::oracle_linear(xq.data(), 1, H, ew.up.data(), I, nullptr, u.data(), mu.data());
+      for (int64_t i = 0; i < I; ++i) {
+        const double sig = 1.0 / (1.0 + std::exp(-g[i]));
+        const double silu = g[i] * sig, dsilu = sig * (1.0 + g[i] * (1.0 - sig));
+        h[i] = silu * u[i];
+        dh[i] = std::fabs(dsilu * u[i]) * mg[i] + std::fabs(silu) * mu[i];  // |δh_i| / tol
+      }
+      const std::vector<double> hq = matmul_input(scheme, h.data(), 1, I);
+      quant::oracle_linear(hq.data(), 1, I, ew.down.data(), H, nullptr, d.data(), md.data());
+      for (int64_t n = 0; n < H; ++n) {
+        double carried = 0;  // gate/up errors carried through down
+        for (int64_t i = 0; i < I; ++i) carried += dh[i] * std::fabs(ew.down[i * H + n]);
+        y[t * H + n] += wt * d[n];
+        mag[t * H + n] += std::fabs(wt) * (md[n] + carried);
+      }
+    }
+  }
 }
 
 incq_tensor cpu_view(const void* data, int32_t dtype, int64_t rows, int64_t cols) {
@@ -116,8 +167,8 @@ incq_tensor cpu_view(const void* data, int32_t dtype, int64_t rows, int64_t cols
 }  // namespace
 
 std::string describe(const IntScheme& s) {
-  return fmt::format("bits={} {} packing={} group={} act={}", s.bits, s.sym ? "sym" : "asym",
-                     quant::packing_name(s.packing), s.group_size, incq::dtype_name(s.act_dtype));
+  return fmt::format("bits={} {} packing={} group={} act={} act_bits={}", s.bits, s.sym ? "sym" : "asym",
+                     quant::packing_name(s.packing), s.group_size, incq::dtype_name(s.act_dtype), s.act_bits);
 }
 
 std::vector<incq_named_tensor> LayerCase::named_views() const {
@@ -159,7 +210,8 @@ LayerCase make_linear_case(const IntScheme& scheme, int64_t M, int64_t K, int64_
   c.fields.out_features = N;
   c.expected.resize(static_cast<size_t>(M * N));
   c.magnitude.resize(c.expected.size());
-  quant::oracle_linear(x.data(), M, K, w.data(), N, nullptr, c.expected.data(), c.magnitude.data());
+  const std::vector<double> xq = matmul_input(c.fields.scheme, x.data(), M, K);
+  quant::oracle_linear(xq.data(), M, K, w.data(), N, nullptr, c.expected.data(), c.magnitude.data());
   return c;
 }
 
@@ -196,8 +248,13 @@ LayerCase make_moe_case(const IntScheme& scheme, int64_t T, int64_t hidden, int6
   c.fields.top_k = top_k;
   c.expected.resize(static_cast<size_t>(T * hidden));
   c.magnitude.resize(c.expected.size());
-  quant::oracle_moe(x.data(), T, hidden, intermediate, experts, c.topk_ids.data(), c.topk_weights.data(), top_k,
-                    c.expected.data(), c.magnitude.data());
+  if (scheme.act_bits < 16) {
+    oracle_moe_quantized(c.fields.scheme, x.data(), T, hidden, intermediate, experts, c.topk_ids.data(),
+                         c.topk_weights.data(), top_k, c.expected.data(), c.magnitude.data());
+  } else {
+    quant::oracle_moe(x.data(), T, hidden, intermediate, experts, c.topk_ids.data(), c.topk_weights.data(), top_k,
+                      c.expected.data(), c.magnitude.data());
+  }
   return c;
 }
 

@@ -1,7 +1,8 @@
 // Small integer-quantized Linear and MoE layers for the ABI tests: weights quantized with the host's
 // RTN quantizer and packed as a checkpoint would store them, the layer descriptor, seeded
 // activations, and the double-precision oracle's answer computed from the PACKED tensors through
-// the oracle's own reader (quant::unpack_int), independent of every plugin.
+// the oracle's own reader (quant::unpack_int), independent of every plugin. With act_bits 8 the
+// oracle also quantizes the activations as docs/formats.md §3 defines (x, and for MoE silu(g)*u).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,10 @@ struct IntScheme {
   incq_packing packing = INCQ_PACKING_GPTQ_V2;
   int group_size = 32;
   int32_t act_dtype = INCQ_DTYPE_F32;
+  // 16: weight-only (x reaches the matmul as is). 8: W4A8's dynamic per-token symmetric int8
+  // (act_family INT, act_group_size -1): the oracle quantizes each matmul's input with the host's
+  // quant::quantize_activations, since a W4A8 implementation is only exact against that.
+  int act_bits = 16;
 };
 
 std::string describe(const IntScheme& s);
