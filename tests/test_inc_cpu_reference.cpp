@@ -448,7 +448,13 @@ TEST(Plugin, TableAndRegistration) {
   EXPECT_EQ(api->abi_major, uint32_t(INCQ_ABI_VERSION_MAJOR));
   EXPECT_STREQ(api->name, "inc_cpu");
   EXPECT_STREQ(api->version, "0.1.0");
-  EXPECT_EQ(impls().host.impls.size(), 2u);
+  // The plugin registers more than these two (FP8, MX, W4A8 references): each of the weight-only
+  // ones is looked up by name and must be registered exactly once.
+  for (const std::string name : {"inc_cpu.ref.int_wo_linear", "inc_cpu.ref.int_wo_moe"}) {
+    const auto& all = impls().host.impls;
+    EXPECT_EQ(std::count_if(all.begin(), all.end(), [&](const incq_impl_desc* d) { return d->name == name; }), 1)
+        << name;
+  }
   const incq_impl_desc* l = impls().linear;
   EXPECT_EQ(l->module_kind, INCQ_MODULE_LINEAR);
   EXPECT_EQ(l->family, INCQ_FAMILY_INT);
@@ -539,7 +545,7 @@ TEST(CanImplement, RejectsWithPreciseReasons) {
   const auto* L = impls().linear;
   auto d = base_linear(4, INCQ_PACKING_GPTQ_V2, 64, 96);
   auto with = [&](auto change) { auto c = d; change(c); return why_not(L, c); };
-  EXPECT_THAT(with([](auto& c) { c.scheme.act_bits = 8; }), HasSubstr("W4A8 not implemented by the reference"));
+  EXPECT_THAT(with([](auto& c) { c.scheme.act_bits = 8; }), HasSubstr("act_bits = 8 (W4A8) runs in inc_cpu.ref.w4a8_int_linear / _moe"));
   EXPECT_THAT(with([](auto& c) { c.scheme.family = INCQ_FAMILY_FP8; }), HasSubstr("scheme family FP8 not supported"));
   EXPECT_THAT(with([](auto& c) { c.scheme.bits = 5; }), HasSubstr("bits = 5 not supported"));
   EXPECT_THAT(with([](auto& c) { c.scheme.packing = INCQ_PACKING_AWQ; c.scheme.bits = 8; }),
@@ -580,7 +586,7 @@ TEST(CanImplement, MoeChecksBothProjectionShapes) {
   // hidden = 12 fails first as gate/up's K.
   EXPECT_THAT(why_not(impls().moe, d), HasSubstr("K must be a multiple of 8 (K = 12, N = 96)"));
   d.hidden_size = 64; d.scheme.act_bits = 8;
-  EXPECT_THAT(why_not(impls().moe, d), HasSubstr("W4A8 not implemented by the reference"));
+  EXPECT_THAT(why_not(impls().moe, d), HasSubstr("act_bits = 8 (W4A8) runs in inc_cpu.ref.w4a8_int_linear / _moe"));
   d.scheme.act_bits = 16; d.module_kind = INCQ_MODULE_LINEAR;
   EXPECT_THAT(why_not(impls().moe, d), HasSubstr("not a MoE layer"));
 }

@@ -20,7 +20,10 @@ std::string int_wo_scheme_reason(const LayerSpec& s) {
   if (s.family != INCQ_FAMILY_INT) {
     return "scheme family " + family_name(s.family) + " not supported (INT only)";
   }
-  if (s.act_bits == 8) return "W4A8 not implemented by the reference (act_bits = 8)";
+  // W4A8 has its own reference implementations; say where, so a refusal here points the user on.
+  if (s.act_bits == 8) {
+    return "act_bits = 8 (W4A8) runs in inc_cpu.ref.w4a8_int_linear / _moe, not in the weight-only reference";
+  }
   if (s.act_bits != 16) {
     return "act_bits = " + str(s.act_bits) + " not supported (weight-only, act_bits = 16)";
   }
