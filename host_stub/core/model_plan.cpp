@@ -93,7 +93,12 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
       linear_names.push_back(module);
     }
   }
-  config.check_fused(all_layer_names);
+  // One MoE runs as one implementation, so its experts must share a scheme. Fused q/k/v and
+  // gate/up may mix schemes: the host runs such a module as parts (core/fused_modules.hpp).
+  std::vector<std::string> expert_names;
+  for (const auto& n : all_layer_names)
+    if (std::regex_match(n, expert_re)) expert_names.push_back(n);
+  config.check_fused(expert_names);
 
   auto check_int = [&](const std::string& module, const LayerScheme& s) {
     const bool has_qweight = ckpt.find(module + ".qweight") != nullptr;

@@ -235,7 +235,11 @@ SynthSummary synthesize_checkpoint(const ojson& spec, const std::string& out_dir
       names.push_back(name);
     }
   }
-  config.check_fused(names);
+  // Experts of one MoE must share a scheme; q/k/v and gate/up may mix (the host runs them as parts).
+  std::vector<std::string> expert_names;
+  for (const auto& n : names)
+    if (n.find(".experts.") != std::string::npos) expert_names.push_back(n);
+  config.check_fused(expert_names);
 
   std::filesystem::create_directories(out_dir);
   for (const auto& t : tensors) summary.bytes += t.bytes.size();

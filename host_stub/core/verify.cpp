@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "common/error.hpp"
 #include "core/act_quant_override.hpp"
+#include "core/fused_modules.hpp"
 #include "core/inspect.hpp"
 #include "core/loaded_layer.hpp"
 #include "incq/plugin_helpers.hpp"
@@ -186,6 +188,90 @@ void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const 
   if (!all_ok) mv.error = "output outside the error bound";
 }
 
+
+// The fused module a Linear belongs to ("<parent>.qkv_proj" for q/k/v, "<parent>.gate_up_proj" for
+// gate/up) and its position in it, or "" when it is not part of one.
+std::pair<std::string, int> fused_home(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos) return {"", 0};
+  const std::string parent = name.substr(0, dot), leaf = name.substr(dot + 1);
+  if (parent.find(".experts.") != std::string::npos) return {"", 0};
+  if (leaf == "q_proj") return {parent + ".qkv_proj", 0};
+  if (leaf == "k_proj") return {parent + ".qkv_proj", 1};
+  if (leaf == "v_proj") return {parent + ".qkv_proj", 2};
+  if (leaf == "gate_proj") return {parent + ".gate_up_proj", 0};
+  if (leaf == "up_proj") return {parent + ".gate_up_proj", 1};
+  return {"", 0};
+}
+
+// Runs a fused module as the host would serve it — one layer where the parts' schemes allow
+// merging, one layer per part where they are mixed — and compares with the concatenation of the
+// parts' oracle outputs.
+void verify_fused(Host& host, const st::Checkpoint& ckpt, const std::string& name,
+                  const std::vector<const ModulePlan*>& parts, const SelectionPolicy& policy, const VerifyOptions& o,
+                  ModuleVerification& mv) {
+  std::vector<ProjectionTensors> projections;
+  std::vector<ProjectionWeights> weights;
+  std::vector<LayerScheme> schemes;
+  std::vector<OracleProjection> oracle;
+  for (const ModulePlan* m : parts) {
+    projections.push_back(m->projections[0]);
+    weights.push_back(projection_weights(ckpt, m->projections[0]));
+    schemes.push_back(m->scheme);
+    oracle.push_back(read_oracle_projection(ckpt, m->projections[0], m->scheme));
+    mv.packed_bytes += m->packed_bytes;
+  }
+  const FusedPlan plan = plan_fused(name, ckpt, projections, schemes);
+  const auto t0 = Clock::now();
+  auto fused = FusedLinear::load(host.plugins().registry(), host.device(), policy, plan, weights, schemes, o.act_dtype);
+  mv.load_ms = ms_since(t0);
+  std::string impls;
+  mv.resident_bytes = 0;
+  for (const auto& l : fused->layers()) {
+    impls += (impls.empty() ? "" : " + ") + l.layer->impl_name();
+    mv.tolerance = std::max(mv.tolerance, l.layer->tolerance());
+    const int64_t r = l.layer->resident_bytes();
+    mv.resident_bytes = (r < 0 || mv.resident_bytes < 0) ? -1 : mv.resident_bytes + r;
+  }
+  mv.implementation = impls;
+  mv.scheme = fmt::format("{} layer(s) for {} part(s)", fused->layers().size(), parts.size());
+  if (!plan.split_reasons.empty()) mv.scheme += ": " + plan.split_reasons.front();
+
+  std::mt19937_64 rng(o.seed ^ std::hash<std::string>{}(name));
+  const OutputRounding rounding = output_rounding(o.act_dtype);
+  const incq_exec exec = host.pool().exec();
+  const int64_t K = plan.in_features, N = plan.out_features();
+  bool all_ok = true;
+  for (const int64_t T : o.tokens) {
+    VerifyRun run;
+    run.tokens = T;
+    Activations x = make_activations(T, K, o.act_dtype, rng);
+    std::vector<double> yo(static_cast<size_t>(T * N)), mag(yo.size());
+    int64_t col = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const int64_t n = plan.part_out_features[i];
+      std::vector<double> yp(static_cast<size_t>(T * n)), mp(yp.size());
+      oracle_linear_output(schemes[i].scheme, oracle[i], x.exact.data(), T, K, n, yp.data(), mp.data());
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t j = 0; j < n; ++j) {
+          yo[static_cast<size_t>(t * N + col + j)] = yp[static_cast<size_t>(t * n + j)];
+          mag[static_cast<size_t>(t * N + col + j)] = mp[static_cast<size_t>(t * n + j)];
+        }
+      col += n;
+    }
+    std::vector<uint8_t> yraw(static_cast<size_t>(T * N) * incq::dtype_size(o.act_dtype));
+    incq_tensor xt = cpu_tensor(x.raw.data(), o.act_dtype, {T, K});
+    incq_tensor yt = cpu_tensor(yraw.data(), o.act_dtype, {T, N});
+    const auto t1 = Clock::now();
+    fused->apply(xt, yt, exec);
+    run.apply_ms = ms_since(t1);
+    all_ok = compare(read_output(yraw, o.act_dtype), yo, mag, mv.tolerance, rounding, run) && all_ok;
+    mv.runs.push_back(run);
+  }
+  mv.passed = all_ok;
+  if (!all_ok) mv.error = "output outside the error bound";
+}
+
 }  // namespace
 
 bool ModelVerification::passed() const {
@@ -211,6 +297,33 @@ ModelVerification verify_model(Host& host, const std::string& model_dir, const V
     mv.packed_bytes = m.packed_bytes;
     try {
       verify_module(host, *ckpt, m, policy, options, mv);
+    } catch (const std::exception& e) {
+      mv.passed = false;
+      mv.error = e.what();
+    }
+    r.modules.push_back(std::move(mv));
+  }
+  // Fused modules (q/k/v, gate/up), each part in its place.
+  std::map<std::string, std::vector<const ModulePlan*>> fused;
+  for (const auto& m : plan.modules) {
+    if (m.kind != INCQ_MODULE_LINEAR) continue;
+    auto [name, pos] = fused_home(m.name);
+    if (name.empty()) continue;
+    auto& slots = fused[name];
+    if (slots.size() <= static_cast<size_t>(pos)) slots.resize(static_cast<size_t>(pos) + 1, nullptr);
+    slots[static_cast<size_t>(pos)] = &m;
+  }
+  for (auto& [name, slots] : fused) {
+    std::vector<const ModulePlan*> parts;
+    for (const ModulePlan* m : slots)
+      if (m != nullptr) parts.push_back(m);
+    if (parts.size() < 2) continue;
+    ModuleVerification mv;
+    mv.name = name;
+    mv.kind = "fused";
+    mv.packed_bytes = 0;
+    try {
+      verify_fused(host, *ckpt, name, parts, policy, options, mv);
     } catch (const std::exception& e) {
       mv.passed = false;
       mv.error = e.what();

@@ -19,6 +19,12 @@ namespace {
 using incq::host::LoadedLayer;
 using incq::host::PluginSet;
 using ::testing::ElementsAre;
+using ::testing::AllOf;
+using ::testing::AnyOf;
+using ::testing::Contains;
+using ::testing::Each;
+using ::testing::Eq;
+using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 
 const std::string kIncCpu = INCQ_TEST_PLUGIN_DIR "/libincq_inc_cpu.so";
@@ -143,7 +149,7 @@ TEST_F(NegativeAbi, FailingInitializeSurfacesItsMessageAndLeavesNothingRegistere
   EXPECT_EQ(load_failing("failing_init"),
             "plugin 'fake_failing_init': initialize failed (status 3): fake: the frobnicator device is not connected");
   // It registered its implementation before failing: the host dropped it.
-  EXPECT_THAT(impl_names(set_), UnorderedElementsAre("inc_cpu.ref.int_wo_linear", "inc_cpu.ref.int_wo_moe"));
+  EXPECT_THAT(impl_names(set_), AllOf(Each(StartsWith("inc_cpu.")), Contains("inc_cpu.ref.int_wo_linear")));
   EXPECT_THAT(plugin_names(set_), ElementsAre("inc_cpu"));
   expect_inc_cpu_still_works();
 }
@@ -170,7 +176,7 @@ TEST_F(NegativeAbi, SecondPluginRegisteringATakenImplementationNameFails) {
   EXPECT_EQ(load_failing("steals_impl_name"),
             "plugin 'fake_steals_impl_name': initialize failed (status 1): plugin 'fake_steals_impl_name': "
             "implementation 'inc_cpu.ref.int_wo_linear' is already registered by plugin 'inc_cpu'");
-  EXPECT_THAT(impl_names(set_), UnorderedElementsAre("inc_cpu.ref.int_wo_linear", "inc_cpu.ref.int_wo_moe"));
+  EXPECT_THAT(impl_names(set_), AllOf(Each(StartsWith("inc_cpu.")), Contains("inc_cpu.ref.int_wo_linear")));
   expect_inc_cpu_still_works();  // and the name still belongs to inc_cpu
 }
 
@@ -231,8 +237,8 @@ TEST_F(NegativeAbi, RegisterImplAfterInitializeIsAnError) {
   ASSERT_NE(plugin, nullptr);
   EXPECT_EQ(plugin->availability(INCQ_DEVICE_CPU).detail,
             "late register_impl: status 1: register_impl called outside initialize");
-  EXPECT_THAT(impl_names(set_), UnorderedElementsAre("inc_cpu.ref.int_wo_linear", "inc_cpu.ref.int_wo_moe",
-                                                     "fake_late_register.ones"));
+  EXPECT_THAT(impl_names(set_), AllOf(Each(AnyOf(StartsWith("inc_cpu."), Eq("fake_late_register.ones"))),
+                                      Contains("fake_late_register.ones"), Contains("inc_cpu.ref.int_wo_linear")));
   expect_inc_cpu_still_works();
 }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "core/synth.hpp"
 #include "e2e_support.hpp"
 #include "raw_safetensors.hpp"
 #include "run_process.hpp"
@@ -127,7 +128,7 @@ TEST_F(Cli, QuickSynthThenInspectAndVerify) {
   const json vj = stdout_json(v);
   EXPECT_EQ(vj["model_dir"], dir_ / "quick");
   EXPECT_EQ(vj["passed"], true);
-  ASSERT_EQ(vj["modules"].size(), 5u);
+  ASSERT_EQ(vj["modules"].size(), 6u);  // five modules and the fused q/k/v
   for (const auto& m : vj["modules"]) {
     EXPECT_EQ(m["passed"], true) << m.dump();
     EXPECT_FALSE(m.contains("error")) << m.dump();
@@ -177,7 +178,7 @@ TEST_F(Cli, DemoJsonPasses) {
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   const json j = stdout_json(r);
   EXPECT_EQ(j["passed"], true);
-  ASSERT_EQ(j["checkpoints"].size(), 3u);
+  ASSERT_EQ(j["checkpoints"].size(), host::demo_specs().size());
   for (const auto& c : j["checkpoints"]) {
     EXPECT_EQ(c["verify"]["passed"], true) << c["checkpoint"];
     EXPECT_GT(c["quantized_layers"].get<int64_t>(), 0);

@@ -37,10 +37,12 @@ std::string w4a8_scheme_reason(const LayerSpec& s) {
     if (s.act_group_size != -1) {
       return "act_group_size = " + str(s.act_group_size) + " not supported (per token: -1)";
     }
-  } else if (s.act_bits != 16) {
-    // 16: a W4A16 layer the user chose to run through W4A8 (lossy; priority keeps it from being
-    // picked automatically).
-    return "act_bits = " + str(s.act_bits) + " not supported (8, or 16 for a W4A16 layer run as W4A8)";
+  } else {
+    // A weight-only layer never lands here by itself: W4A8 quantizes activations, which the
+    // layer's scheme does not say. The user opts in per layer with the host's act_quant setting
+    // (--act-quant int8), which makes the scheme W4A8 for the oracle and every implementation.
+    return "act_bits = " + str(s.act_bits) + " not supported (W4A8 runs layers whose scheme quantizes activations "
+           "to int8: act_bits 8; for a W4A16 checkpoint select it with the host's act_quant int8 / --act-quant int8)";
   }
   if (s.act_dtype != INCQ_DTYPE_F32 && s.act_dtype != INCQ_DTYPE_BF16 && s.act_dtype != INCQ_DTYPE_F16) {
     return std::string("activation dtype ") + dtype_name(s.act_dtype) + " not supported (F32, BF16, F16)";
