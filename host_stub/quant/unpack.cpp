@@ -65,6 +65,13 @@ const char* non_finite_name(float v) {
   return v > 0 ? "+Inf" : "-Inf";
 }
 
+// The group rows qzeros and scales both store, or 0 when they are not 2-D or disagree.
+int64_t stored_group_rows(const incq_tensor& qzeros, const incq_tensor& scales) {
+  if (!HAS_TENSOR_FIELD(qzeros, strides) || !HAS_TENSOR_FIELD(scales, strides)) return 0;
+  if (qzeros.ndim != 2 || scales.ndim != 2 || qzeros.shape[0] != scales.shape[0]) return 0;
+  return scales.shape[0];
+}
+
 }  // namespace
 
 IntWeights unpack_int(const std::string& layer_name, const incq_tensor& qweight, const incq_tensor& qzeros,
@@ -73,8 +80,14 @@ IntWeights unpack_int(const std::string& layer_name, const incq_tensor& qweight,
   const Reader rd{layer_name};
   const std::string why = packing_limits_violation(K, N, bits, group_size, packing);
   if (!why.empty()) rd.fail(why);
-  const PackedShapes shp = packed_shapes(K, N, bits, group_size, packing);
+  PackedShapes shp = packed_shapes(K, N, bits, group_size, packing);
   const bool awq = packing == INCQ_PACKING_AWQ;
+  // With a g_idx, row k reads group g_idx[k], so the group count is what the checkpoint stores:
+  // an act-order row-parallel shard keeps its K rows but every group of the full matrix (its rows'
+  // groups are scattered). Taken from scales only when qzeros has the same group rows; otherwise
+  // the shapes are judged against ceil(K/G) as without g_idx, and the mismatch is reported.
+  const int64_t stored_groups = stored_group_rows(qzeros, scales);
+  if (g_idx != nullptr && stored_groups > 0) shp.qzeros[0] = shp.scales[0] = stored_groups;
 
   const auto qw = rd.read<uint32_t>("qweight", qweight, INCQ_DTYPE_I32, {shp.qweight[0], shp.qweight[1]},
                                     awq ? "K x N/8" : "K*bits/32 x N");
@@ -132,7 +145,9 @@ IntWeights unpack_int(const std::string& layer_name, const incq_tensor& qweight,
 
   for (int64_t k = 0; k < static_cast<int64_t>(gi.size()); ++k)
     if (gi[k] < 0 || gi[k] >= groups)
-      rd.fail(fmt::format("g_idx[{}] = {}, expected in [0, {}) (ceil(K/G) groups)", k, gi[k], groups));
+      rd.fail(fmt::format("g_idx[{}] = {}, expected in [0, {}) ({} groups)", k, gi[k], groups,
+                          groups == packed_shapes(K, N, bits, group_size, packing).scales[0] ? "ceil(K/G)"
+                                                                                             : "scales'"));
   w.g_idx = std::move(gi);
   return w;
 }

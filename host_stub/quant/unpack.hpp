@@ -15,7 +15,9 @@ namespace incq::host::quant {
 // Reads qweight / qzeros / scales / g_idx (nullable) of one Linear. Tensors are CPU views, any
 // strides, possibly unaligned. Validates the arguments against the packing's limits, every
 // tensor's dtype, rank and shape, that a symmetric layer's zeros are 2^(bits-1) (this is what
-// catches a v1/v2 mix-up), finite scales and g_idx in [0, ceil(K/G)). Throws incq::host::Error
+// catches a v1/v2 mix-up), finite scales and g_idx in [0, groups). Groups are ceil(K/G), except
+// that with a g_idx they are the rows scales stores when qzeros stores as many (an act-order
+// row-parallel shard keeps every group of the full matrix). Throws incq::host::Error
 // whose message starts with layer_name and names the tensor and field, e.g.
 //   "model.layers.0.mlp.up_proj: scales: shape [3, 64], expected [4, 64] (ceil(K/G) x N)"
 //   "model.layers.0.mlp.up_proj: scales[2, 5] is NaN"

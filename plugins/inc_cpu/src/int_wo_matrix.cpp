@@ -71,6 +71,15 @@ IntWoMatrix load_int_wo_matrix(BundleTensors& tensors, const std::string& layer,
   const incq_tensor& qweight = require("qweight");
   const incq_tensor& qzeros = require("qzeros");
   const incq_tensor& scales = require("scales");
+  const incq_tensor* g_idx = tensors.find(prefix + "g_idx");
+  // With a g_idx, row k reads group g_idx[k], so the group count is what the checkpoint stores:
+  // an act-order row-parallel shard keeps its K rows but every group of the full matrix (its rows'
+  // groups are scattered). It is taken from scales only when qzeros stores as many group rows;
+  // otherwise both are checked against ceil(K/G) as without g_idx, and the mismatch is reported.
+  if (g_idx != nullptr && qzeros.ndim == 2 && scales.ndim == 2 && qzeros.shape[0] == scales.shape[0] &&
+      scales.shape[0] > 0) {
+    m.num_groups = scales.shape[0];
+  }
   if (awq) {
     check_weight_tensor(qweight, layer, prefix + "qweight", {INCQ_DTYPE_I32}, {K, N / 8},
                         fmt + " qweight is [K, N/8]");
@@ -121,7 +130,7 @@ IntWoMatrix load_int_wo_matrix(BundleTensors& tensors, const std::string& layer,
     }
   }
 
-  if (const incq_tensor* g_idx = tensors.find(prefix + "g_idx")) {
+  if (g_idx != nullptr) {
     check_weight_tensor(*g_idx, layer, prefix + "g_idx", {INCQ_DTYPE_I32}, {K}, "g_idx is [K]");
     m.g_idx = copy_elements<int32_t>(*g_idx);
     for (int64_t k = 0; k < K; ++k) {

@@ -28,7 +28,7 @@ struct IntWoMatrix {
   int64_t N = 0;
   IntWoFormat format;
   int64_t group_size = 0;  // effective: K when the scheme says -1
-  int64_t num_groups = 0;  // ceil(K / group_size)
+  int64_t num_groups = 0;  // ceil(K / group_size); with g_idx, the group rows scales/qzeros store
   std::vector<int32_t> qweight;
   std::vector<int32_t> qzeros;
   std::vector<uint16_t> scales;  // fp16 bits, [num_groups, N]
