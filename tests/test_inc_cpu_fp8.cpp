@@ -550,6 +550,28 @@ TEST(Fp8Linear, RowCountsActivationDtypesAndThePool) {
     }
 }
 
+// Scales and bias stay in the checkpoint's dtype (decoded on use), so the layer keeps exactly the
+// bytes the checkpoint gives it: `incq verify` bounds resident memory at 1.05x the checkpoint, and
+// widening BF16 per-group scales to fp32 alone exceeded that for small groups.
+TEST(Fp8Linear, ResidentBytesEqualTheCheckpointBytes) {
+  REQUIRE_FP8_IMPLS();
+  ASSERT_NE(find_impl(kLinear)->resident_bytes, nullptr);
+  for (int32_t scale_dtype : {INCQ_DTYPE_BF16, INCQ_DTYPE_F16, INCQ_DTYPE_F32}) {
+    SCOPED_TRACE(incq::dtype_name(scale_dtype));
+    const Fp8Case c = random_case(96, 40, INCQ_DTYPE_F8_E4M3, Granularity::PerGroup, 32, 0, true, 11, scale_dtype);
+    Layer layer(find_impl(kLinear), linear_desc(c, INCQ_DTYPE_F32));
+    ASSERT_EQ(layer.status, INCQ_OK) << layer.message;
+    BundleBuilder b;
+    c.add_to(b, "");
+    ASSERT_EQ(layer.load(b.bundle(c.scheme().packing)), INCQ_OK) << layer.message;
+    uint64_t bytes = 0;
+    ASSERT_EQ(find_impl(kLinear)->resident_bytes(layer.handle, &bytes, nullptr), INCQ_OK);
+    const uint64_t checkpoint = c.codes.size() + c.scales.size() * incq::dtype_size(scale_dtype) +
+                                c.bias.size() * 2 /* BF16 bias */;
+    EXPECT_EQ(bytes, checkpoint);
+  }
+}
+
 TEST(Fp8Linear, W8A8ActivationsQuantizedPerGroup) {
   REQUIRE_FP8_IMPLS();
   // AutoRound's fp8_block export: 128x128 weight blocks, act_group_size 128; plus per-token and a

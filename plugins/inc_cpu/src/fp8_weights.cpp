@@ -78,27 +78,8 @@ void check_tensor_as(const incq_tensor& t, const std::string& layer, const std::
   }
 }
 
-float load_float(const void* base, int32_t dtype, size_t i) {
-  uint16_t b16;
-  float f32;
-  switch (dtype) {
-    case INCQ_DTYPE_F32:
-      std::memcpy(&f32, static_cast<const char*>(base) + 4 * i, 4);
-      return f32;
-    case INCQ_DTYPE_BF16:
-      std::memcpy(&b16, static_cast<const char*>(base) + 2 * i, 2);
-      return bf16_to_float(b16);
-    default:  // F16, validated by the caller
-      std::memcpy(&b16, static_cast<const char*>(base) + 2 * i, 2);
-      return half_to_float(b16);
-  }
-}
-
-std::vector<float> load_floats(const incq_tensor& t) {
-  std::vector<float> out(static_cast<size_t>(numel(t)));
-  for (size_t i = 0; i < out.size(); ++i) out[i] = load_float(t.data, t.dtype, i);
-  return out;
-}
+// The tensor's elements in its own dtype (validated by the caller as BF16, F16 or F32).
+StoredFloats stored_floats(const incq_tensor& t) { return StoredFloats(t.dtype, t.data, static_cast<size_t>(numel(t))); }
 
 const incq_tensor& find_scale_tensor(BundleTensors& tensors, const std::string& layer, const std::string& prefix,
                                      const Fp8Format& f, std::string& name) {
@@ -173,22 +154,22 @@ Fp8Matrix load_fp8_matrix(BundleTensors& tensors, const std::string& layer, cons
                                         ", expected " + expected + " (" + grid.layout + ")");
   }
   check_tensor_as(scale, layer, sname, {INCQ_DTYPE_BF16, INCQ_DTYPE_F16, INCQ_DTYPE_F32}, *match, grid.layout);
-  m.scales = load_floats(scale);
+  m.scales = stored_floats(scale);
   m.rows_per_scale = grid.rows_per;
   m.cols_per_scale = grid.cols_per;
   m.scale_cols = grid.cols;
   for (size_t i = 0; i < m.scales.size(); ++i) {
-    if (!std::isfinite(m.scales[i])) {
+    const float s = m.scales[i];
+    if (!std::isfinite(s)) {
       fail(INCQ_ERR_INVALID_ARGUMENT, where + "tensor '" + sname + "' [" + std::to_string(i / grid.cols) + ", " +
-                                          std::to_string(i % grid.cols) + "] is " +
-                                          (std::isnan(m.scales[i]) ? "NaN" : "Inf"));
+                                          std::to_string(i % grid.cols) + "] is " + (std::isnan(s) ? "NaN" : "Inf"));
     }
   }
 
   const std::string bname = prefix + "bias";
   if (const incq_tensor* bias = tensors.find(bname)) {
     check_weight_tensor(*bias, layer, bname, {INCQ_DTYPE_BF16, INCQ_DTYPE_F16, INCQ_DTYPE_F32}, {N}, "bias is [N]");
-    m.bias = load_floats(*bias);
+    m.bias = stored_floats(*bias);
   } else if (require_bias) {
     fail(INCQ_ERR_INVALID_ARGUMENT, where + "missing tensor '" + bname + "' (the layer desc says has_bias)");
   }

@@ -1,6 +1,7 @@
 // One FP8 weight matrix [N, K] (out x in, as the checkpoint stores it) with its scale grid:
 // w[n, k] = decode(code[n, k]) * scale(n, k). Codes are kept byte for byte (the bulk of the
-// checkpoint); scales and bias are kept as fp32, which holds BF16/F16/F32 values exactly.
+// checkpoint); scales and bias are kept in their checkpoint dtype and decoded when used (exact:
+// fp32 holds every BF16/F16/F32 value), so resident bytes equal the checkpoint's.
 #ifndef INCQ_INC_CPU_FP8_WEIGHTS_HPP
 #define INCQ_INC_CPU_FP8_WEIGHTS_HPP
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "bundle_tensors.hpp"
+#include "stored_floats.hpp"
 
 namespace incq::inc_cpu {
 
@@ -31,8 +33,8 @@ struct Fp8Matrix {
   int64_t rows_per_scale = 1;
   int64_t cols_per_scale = 1;
   int64_t scale_cols = 1;
-  std::vector<float> scales;
-  std::vector<float> bias;  // empty: no bias
+  StoredFloats scales;
+  StoredFloats bias;  // empty: no bias
 
   // w[n, k] exactly: a value of at most 4 significant bits times a float is exact in double.
   double weight_at(int64_t n, int64_t k) const {
@@ -41,7 +43,7 @@ struct Fp8Matrix {
   }
   double bias_at(int64_t n) const { return bias.empty() ? 0.0 : static_cast<double>(bias[static_cast<size_t>(n)]); }
   uint64_t resident_bytes() const {
-    return codes.size() + scales.size() * sizeof(float) + bias.size() * sizeof(float);
+    return codes.size() + scales.bytes() + bias.bytes();
   }
 };
 
