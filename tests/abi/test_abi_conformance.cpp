@@ -15,6 +15,9 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "core/host.hpp"
+#include "core/synth.hpp"
+#include "core/verify.hpp"
 #include "incq/plugin_helpers.hpp"
 #include "quant/packing_layout.hpp"
 #include "support/elf_exports.hpp"
@@ -392,19 +395,64 @@ TEST_P(Conformance, IntImplementationsMatchTheOracleForEveryClaimedScheme) {
   }
 }
 
-// The layer cases here are integer-packed only (support/int_layer_case): FP8 / MX / NV
-// implementations get the descriptor, argument and error-struct checks above and below, but no
-// lifecycle or oracle comparison in this suite. Say so by name rather than pass silently; their
-// numerics are judged by test_inc_cpu_fp8, test_inc_cpu_mx and test_float_oracle.
-TEST_P(Conformance, FloatFormatImplementationsAreNotRunThroughALayerHere) {
+// Float-format implementations (FP8 / MX / NV / MXINT) are run through the host's own path: a
+// small checkpoint of the implementation's family is synthesized with the host's quantizers, and
+// `verify_model` — with this plugin's directory only and the implementation forced — loads it through
+// the lifecycle and compares every output with the host's oracle (activation quantization
+// included, docs/formats.md). Each float implementation of the plugin must pass.
+const char* float_quantization_config(int32_t family) {
+  switch (family) {
+    case INCQ_FAMILY_FP8:
+      return R"({"quant_method": "auto-round", "bits": 8, "data_type": "fp", "group_size": -1})";
+    case INCQ_FAMILY_MX_FP:
+      return R"({"quant_method": "auto-round", "bits": 4, "group_size": 32, "data_type": "mx_fp", "act_bits": 4,
+                 "act_data_type": "mx_fp", "act_group_size": 32, "packing_format": "auto_round:llm_compressor"})";
+    case INCQ_FAMILY_NV_FP:
+      return R"({"quant_method": "auto-round", "bits": 4, "group_size": 16, "data_type": "nv_fp", "act_bits": 4,
+                 "act_data_type": "nv_fp4_with_static_gs", "act_group_size": 16,
+                 "packing_format": "auto_round:llm_compressor"})";
+    case INCQ_FAMILY_MX_INT:
+      return R"({"quant_method": "auto-round", "bits": 4, "group_size": 32, "data_type": "mx_int", "act_bits": 4,
+                 "act_data_type": "mx_int", "act_group_size": 32, "packing_format": "auto_round"})";
+    default:
+      return nullptr;
+  }
+}
+
+TEST_P(Conformance, FloatFormatImplementationsMatchTheOracleThroughTheHost) {
   const auto& impls = initialize();
   ASSERT_TRUE(initialized_);
-  std::string names;
-  for (const incq_impl_desc* d : impls)
-    if (d->family != INCQ_FAMILY_INT) names += (names.empty() ? "" : ", ") + std::string(d->name);
-  if (!names.empty())
-    GTEST_SKIP() << plugin_name() << ": no INT-packed layer case for " << names
-                 << " (float formats: see test_inc_cpu_fp8, test_inc_cpu_mx, test_float_oracle)";
+  for (const incq_impl_desc* d : impls) {
+    if (d->family == INCQ_FAMILY_INT) continue;  // the INT lifecycle tests above cover them
+    const char* qc = float_quantization_config(d->family);
+    ASSERT_NE(qc, nullptr) << d->name << ": no float case for family " << d->family;
+    nlohmann::ordered_json spec;
+    spec["seed"] = 5u;
+    spec["num_experts_per_tok"] = 2;
+    spec["quantization_config"] = nlohmann::ordered_json::parse(qc);
+    if (d->module_kind == INCQ_MODULE_MOE)
+      spec["layers"] = {{{"name", "model.layers.0.mlp.experts"}, {"num_experts", 3}, {"hidden_size", 64},
+                         {"intermediate_size", 32}}};
+    else
+      spec["layers"] = {{{"name", "model.layers.0.self_attn.q_proj"}, {"in_features", 64}, {"out_features", 32},
+                         {"bias", true}}};
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("incq-conformance-" + std::string(d->name));
+    std::filesystem::remove_all(dir);
+    incq::host::synthesize_checkpoint(spec, dir.string(), d->name);
+    incq::host::HostSettings settings;
+    settings.plugin_dirs = {std::filesystem::path(GetParam()).parent_path().string()};
+    settings.threads = 1;
+    settings.policy.cli_backend = incq::host::BackendChoice{d->name, "the conformance suite"};
+    incq::host::Host host(settings);
+    incq::host::VerifyOptions o;
+    o.tokens = {1, 3};
+    const incq::host::ModelVerification r = incq::host::verify_model(host, dir.string(), o);
+    ASSERT_EQ(r.modules.size(), 1u) << d->name;
+    EXPECT_TRUE(r.modules[0].passed) << d->name << ": " << r.modules[0].error;
+    EXPECT_EQ(r.modules[0].implementation, d->name);
+    std::filesystem::remove_all(dir);
+  }
 }
 
 // The first scheme each implementation accepts, with its accepted descriptor.
