@@ -1,4 +1,4 @@
-// The reference MoE driver shared by the float and W4A8 experts:
+// The reference MoE driver shared by every inc_cpu MoE implementation (int, FP8, W4A8, MX/NV):
 // out[t] = sum_j w[t,j] * down_e(silu(gate_e(x_t)) * up_e(x_t)), e = topk_ids[t,j],
 // with everything in double up to the single rounding of `out`. The expert products are given as
 // `project(e, proj, src, rows, dst)`: dst [rows, n] = src [rows, k] through expert e's projection
@@ -45,7 +45,8 @@ void moe_reference_apply(int64_t num_experts, int64_t H, int64_t I, const std::s
       std::memcpy(&id, idv.at(t, j), sizeof id);
       std::memcpy(&weight, wv.at(t, j), sizeof weight);
       if (id < 0 || id >= num_experts) {
-        fail(INCQ_ERR_INVALID_ARGUMENT, "layer '" + layer + "': topk_ids[" + std::to_string(t) + ", " +
+        fail(INCQ_ERR_INVALID_ARGUMENT, "layer '" + layer + "': token " + std::to_string(t) + ": topk_ids[" +
+                                            std::to_string(t) + ", " +
                                             std::to_string(j) + "] = " + std::to_string(id) + " is outside [0, " +
                                             std::to_string(num_experts) + ")");
       }
