@@ -16,6 +16,8 @@
 
 #include "common/error.hpp"
 #include "core/tensor_parallel.hpp"
+#include "core/oracle_layer.hpp"
+#include "quant/act_quant.hpp"
 #include "quant/unpack.hpp"
 #include "tp_test_support.hpp"
 
@@ -28,6 +30,8 @@ constexpr int64_t kN = 128;  // N/4 = 32: whole 3-bit qzeros word triples
 constexpr int64_t kM = 3;
 const char* const kLinearImpl = "inc_cpu.ref.int_wo_linear";
 const char* const kMoeImpl = "inc_cpu.ref.int_wo_moe";
+const char* const kW4a8LinearImpl = "inc_cpu.ref.w4a8_int_linear";
+const char* const kW4a8MoeImpl = "inc_cpu.ref.w4a8_int_moe";
 
 // The dense weights a rank's tensors decode to, read by the host's own unpacker (quant/unpack),
 // not by the sharder or the plugin.
@@ -57,6 +61,25 @@ struct ErrStats {
     max_ratio = std::max(max_ratio, err / bound);
   }
 };
+
+// Selects `impl`, loads one MoE (desc.hidden_size H, desc.top_k) and applies it to x [T, H] routed by
+// ids / wts [T, top_k]; returns y [T, H] and the layer's tolerance.
+std::vector<float> run_moe_layer(h::Host& host, const char* impl, const incq_layer_desc& d,
+                                 const std::vector<h::BundleTensor>& bundle, const std::vector<float>& x,
+                                 std::vector<int32_t>& ids, std::vector<float>& wts, double* tol) {
+  const int64_t H = d.hidden_size, T = static_cast<int64_t>(x.size()) / H;
+  const incq_device dev = host.device();
+  const auto sel = h::select_implementation(host.plugins().registry(), d, dev, forced(impl));
+  auto layer = h::LoadedLayer::load(*sel.chosen, d, dev, bundle, d.scheme.packing);
+  std::vector<float> out(static_cast<size_t>(T * H), std::nanf(""));
+  incq_tensor xt = h::cpu_tensor(const_cast<float*>(x.data()), INCQ_DTYPE_F32, {T, H});
+  incq_tensor it = h::cpu_tensor(ids.data(), INCQ_DTYPE_I32, {T, d.top_k});
+  incq_tensor wt = h::cpu_tensor(wts.data(), INCQ_DTYPE_F32, {T, d.top_k});
+  incq_tensor ot = h::cpu_tensor(out.data(), INCQ_DTYPE_F32, {T, H});
+  layer->apply_moe(xt, it, wt, ot, host.pool().exec());
+  *tol = layer->tolerance();
+  return out;
+}
 
 class TensorParallelInt : public ::testing::Test {
  protected:
@@ -236,17 +259,7 @@ TEST_F(TensorParallelInt, MoeIntermediateShardsSumToUnshardedMoe) {
     full.out_features = H;
 
     auto run_moe = [&](const incq_layer_desc& d, const std::vector<h::BundleTensor>& bundle, double* tol) {
-      const incq_device dev = host_->device();
-      const auto sel = h::select_implementation(host_->plugins().registry(), d, dev, forced(kMoeImpl));
-      auto layer = h::LoadedLayer::load(*sel.chosen, d, dev, bundle, d.scheme.packing);
-      std::vector<float> out(T * H, std::nanf(""));
-      incq_tensor xt = h::cpu_tensor(const_cast<float*>(x.data()), INCQ_DTYPE_F32, {T, H});
-      incq_tensor it = h::cpu_tensor(ids.data(), INCQ_DTYPE_I32, {T, top_k});
-      incq_tensor wt = h::cpu_tensor(wts.data(), INCQ_DTYPE_F32, {T, top_k});
-      incq_tensor ot = h::cpu_tensor(out.data(), INCQ_DTYPE_F32, {T, H});
-      layer->apply_moe(xt, it, wt, ot, host_->pool().exec());
-      *tol = layer->tolerance();
-      return out;
+      return run_moe_layer(*host_, kMoeImpl, d, bundle, x, ids, wts, tol);
     };
     auto oracle = [&](int64_t i0, int64_t ni, std::vector<double>& yo, std::vector<double>& mag) {
       std::vector<q::ExpertWeights> ew(E);
@@ -303,6 +316,235 @@ TEST_F(TensorParallelInt, MoeIntermediateShardsSumToUnshardedMoe) {
   }
   std::printf("[ tp ] MoE (gate/up column, down row): %zu cases, max |sum - unsharded| = %.3e, max err/bound = %.3f\n",
               cases, stats.max_abs, stats.max_ratio);
+}
+
+// ---------------------------------------------------------------- W4A8 (dynamic int8 activations)
+//
+// W4A8 quantizes each token's activations as the layer runs: s = fp32(amax / 127) over the K the
+// layer sees (docs/formats.md §3 INT, act_group_size -1). A column rank sees the whole x, so it
+// computes the unsharded layer's x' and its columns equal the unsharded output bit for bit. A row
+// rank sees only its K slice and takes its scale from that slice's amax, so its x' differs from the
+// unsharded layer's: the sum over ranks is a different approximation of x·W, not the unsharded W4A8
+// output. That is how tensor parallelism works with dynamic activation quantization: a row-parallel
+// layer can only quantize the input it holds (a shared scale would need an all-reduce of the amax
+// before the matmul). So each row rank is checked against the oracle applied to its own slice (x_r
+// quantized by the scheme, times W_r), and the sum of the ranks against the sum of those per-rank
+// oracles within the sum of the per-rank bounds.
+
+// Int4 symmetric GPTQ (the packings W4A8 runs), groups 32 and 128 (whole groups per rank of K/4).
+std::vector<IntCase> w4a8_cases() {
+  std::vector<IntCase> out;
+  for (incq_packing p : {INCQ_PACKING_GPTQ_V1, INCQ_PACKING_GPTQ_V2})
+    for (int g : {32, 128})
+      for (GIdx gi : {GIdx::None, GIdx::Plain}) out.push_back({p, 4, true, g, gi});
+  return out;
+}
+
+// The scheme AutoRound's W4A8 resolves to: int8 activations, dynamic, per token, symmetric.
+incq_scheme w4a8_scheme(const IntCase& c) {
+  incq_scheme s = c.scheme();
+  s.act_bits = 8;
+  s.act_family = INCQ_FAMILY_INT;
+  s.act_dynamic = 1;
+  s.act_group_size = -1;
+  s.act_sym = 1;
+  return s;
+}
+
+// x'·W (+ bias) and its error magnitude, x' = x quantized by `s` over the K given (the host's
+// quantizer, not the plugin's).
+void act_quant_oracle(const incq_scheme& s, const std::vector<double>& x, int64_t M, int64_t K,
+                      const std::vector<double>& W, int64_t N, const double* bias, std::vector<double>& y,
+                      std::vector<double>& mag) {
+  std::vector<double> xq(x.size());
+  q::quantize_activations(s, x.data(), M, K, 0.0, xq.data());
+  y.assign(static_cast<size_t>(M * N), 0.0);
+  mag.assign(static_cast<size_t>(M * N), 0.0);
+  q::oracle_linear(xq.data(), M, K, W.data(), N, bias, y.data(), mag.data());
+}
+
+TEST_F(TensorParallelInt, W4A8ColumnSplitConcatenationEqualsUnshardedBitExactly) {
+  size_t layers = 0;
+  double worst_full = 0;
+  for (const IntCase& c : w4a8_cases()) {
+    const incq_scheme s = w4a8_scheme(c);
+    const IntLayer L = make_int_layer("model.layers.0.mlp.up_proj", c, kK, kN, 21, true);
+    const auto x = random_x(kM, kK, 23);
+    const std::vector<double> xd(x.begin(), x.end());
+    const incq_layer_desc full = linear_desc(L.name, s, kK, kN, true);
+    const auto y_full = run_linear(*host_, forced(kW4a8LinearImpl), full, L.view().tensors, x, kM);
+    std::vector<double> yo, mag;
+    act_quant_oracle(s, xd, kM, kK, L.dense, kN, L.bias.data(), yo, mag);
+    for (size_t i = 0; i < yo.size(); ++i) {
+      const double b = y_full.tolerance * mag[i] + f32_rounding(yo[i]);
+      ASSERT_LE(std::fabs(y_full.y[i] - yo[i]), b) << c.label() << " W4A8 unsharded element " << i;
+      worst_full = std::max(worst_full, std::fabs(y_full.y[i] - yo[i]) / b);
+    }
+    for (int R : {2, 4}) {
+      const int64_t n = kN / R;
+      for (int r = 0; r < R; ++r) {
+        const h::PartitionedProjection sh = h::shard_projection(L.view(), s, {h::TpSplit::Column, r, R});
+        ASSERT_EQ(sh.out_features, n);
+        ASSERT_EQ(decoded(sh, c), cols_of(L.dense, kK, kN, r * n, n)) << c.label() << " R=" << R << " rank " << r;
+        const auto yr = run_linear(*host_, forced(kW4a8LinearImpl), h::partition_desc(full, sh), sh.bundle(), x, kM);
+        for (int64_t m = 0; m < kM; ++m)
+          for (int64_t j = 0; j < n; ++j)
+            ASSERT_EQ(yr.y[static_cast<size_t>(m * n + j)], y_full.y[static_cast<size_t>(m * kN + r * n + j)])
+                << c.label() << " W4A8 R=" << R << " rank " << r << " (" << m << ", " << j << ")";
+        ++layers;
+      }
+    }
+  }
+  std::printf("[ tp ] W4A8 column split: %zu rank layers equal their columns of the unsharded layer bit-exactly "
+              "(unsharded vs oracle: max err/bound = %.3f)\n", layers, worst_full);
+}
+
+TEST_F(TensorParallelInt, W4A8RowSplitRanksMatchTheOracleOfTheirOwnSlice) {
+  ErrStats stats;
+  double max_vs_unsharded = 0;
+  size_t cases = 0;
+  for (const IntCase& c : w4a8_cases()) {
+    const incq_scheme s = w4a8_scheme(c);
+    const IntLayer L = make_int_layer("model.layers.0.self_attn.o_proj", c, kK, kN, 31, true);
+    const auto x = random_x(kM, kK, 37);
+    const incq_layer_desc full = linear_desc(L.name, s, kK, kN, true);
+    const auto y_full = run_linear(*host_, forced(kW4a8LinearImpl), full, L.view().tensors, x, kM);
+    for (int R : {2, 4}) {
+      const int64_t k = kK / R;
+      std::vector<double> sum(kM * kN, 0.0), oracle_sum(kM * kN, 0.0), bound(kM * kN, 0.0);
+      for (int r = 0; r < R; ++r) {
+        const h::PartitionedProjection sh = h::shard_projection(L.view(), s, {h::TpSplit::Row, r, R});
+        ASSERT_EQ(sh.in_features, k);
+        EXPECT_EQ(sh.has("bias"), r == 0) << c.label() << ": the bias belongs to row rank 0 only";
+        const std::vector<double> wr = rows_of(L.dense, kN, r * k, k);
+        ASSERT_EQ(decoded(sh, c), wr) << c.label() << " R=" << R << " rank " << r;
+        std::vector<float> xr;
+        for (int64_t m = 0; m < kM; ++m)
+          xr.insert(xr.end(), x.begin() + m * kK + r * k, x.begin() + m * kK + (r + 1) * k);
+        const std::vector<double> xrd(xr.begin(), xr.end());
+        const auto yr = run_linear(*host_, forced(kW4a8LinearImpl), h::partition_desc(full, sh), sh.bundle(), xr, kM);
+        std::vector<double> yor, magr;
+        act_quant_oracle(s, xrd, kM, k, wr, kN, r == 0 ? L.bias.data() : nullptr, yor, magr);
+        for (size_t i = 0; i < sum.size(); ++i) {
+          const double b = yr.tolerance * magr[i] + f32_rounding(yor[i]);
+          EXPECT_LE(std::fabs(yr.y[i] - yor[i]), b) << c.label() << " W4A8 R=" << R << " rank " << r << " element " << i;
+          sum[i] += yr.y[i];
+          oracle_sum[i] += yor[i];
+          // The rank's bound, plus the double roundings of adding the ranks' floats and oracles.
+          bound[i] += b + std::ldexp(1.0, -52) * (std::fabs(yr.y[i]) + std::fabs(yor[i]));
+        }
+      }
+      for (size_t i = 0; i < sum.size(); ++i) {
+        const double err = std::fabs(sum[i] - oracle_sum[i]);
+        EXPECT_LE(err, bound[i]) << c.label() << " W4A8 R=" << R << " element " << i;
+        stats.add(err, bound[i]);
+        max_vs_unsharded = std::max(max_vs_unsharded, std::fabs(sum[i] - y_full.y[i]));
+      }
+      ++cases;
+    }
+  }
+  std::printf("[ tp ] W4A8 row split: %zu cases, max |sum - sum of per-slice oracles| = %.3e, max err/bound = %.3f "
+              "(for information, not checked: max |sum - unsharded W4A8| = %.3e, the ranks' activation scales differ)\n",
+              cases, stats.max_abs, stats.max_ratio, max_vs_unsharded);
+}
+
+// W4A8 MoE: gate/up are column ranks (the whole x, the unsharded per-token scale); down is a row
+// rank whose input silu(gate)*up is quantized over the rank's I slice only. Each rank is checked
+// against the host's MoE oracle run on that rank's expert slices (it quantizes each projection's
+// input as the scheme says), and the sum of the ranks against the sum of those oracles.
+TEST_F(TensorParallelInt, W4A8MoeRanksMatchTheOracleOfTheirOwnSlice) {
+  constexpr int64_t H = 128, I = 512, E = 3, T = 5;
+  constexpr int top_k = 2;
+  ErrStats stats;
+  double worst_full = 0, max_vs_unsharded = 0;
+  size_t cases = 0;
+  for (const IntCase& c : w4a8_cases()) {
+    if (c.g_idx != GIdx::None) continue;  // g_idx is covered by the Linear tests; MoE shards have none
+    const incq_scheme s = w4a8_scheme(c);
+    std::vector<IntLayer> experts;
+    for (int64_t e = 0; e < E; ++e) {
+      const std::string p = "model.layers.0.mlp.experts." + std::to_string(e) + ".";
+      experts.push_back(make_int_layer(p + "gate_proj", c, H, I, 200 + e * 3, false));
+      experts.push_back(make_int_layer(p + "up_proj", c, H, I, 201 + e * 3, false));
+      experts.push_back(make_int_layer(p + "down_proj", c, I, H, 202 + e * 3, false));
+    }
+    std::vector<h::ProjectionWeights> views;
+    for (const auto& L : experts) views.push_back(L.view());
+    const auto x = random_x(T, H, 41);
+    const std::vector<double> xd(x.begin(), x.end());
+    std::vector<int32_t> ids = {0, 2, 1, 1, 2, 0, 0, 0, 2, 1};
+    std::vector<float> wts = {0.7f, 0.3f, 0.5f, 0.5f, 0.9f, 0.1f, 0.6f, 0.4f, 0.2f, 0.8f};
+
+    incq_layer_desc full{};
+    full.struct_size = sizeof full;
+    full.module_kind = INCQ_MODULE_MOE;
+    full.name = "model.layers.0.mlp.experts";
+    full.scheme = s;
+    full.act_dtype = INCQ_DTYPE_F32;
+    full.num_experts = E;
+    full.hidden_size = H;
+    full.intermediate_size = I;
+    full.top_k = top_k;
+    full.in_features = H;
+    full.out_features = H;
+
+    // The host's oracle on intermediate columns [i0, i0 + ni) of every expert.
+    auto oracle = [&](int64_t i0, int64_t ni, std::vector<double>& yo, std::vector<double>& mag) {
+      std::vector<h::OracleProjection> proj;
+      for (int64_t e = 0; e < E; ++e) {
+        proj.push_back({cols_of(experts[e * 3].dense, H, I, i0, ni), {}, 0});
+        proj.push_back({cols_of(experts[e * 3 + 1].dense, H, I, i0, ni), {}, 0});
+        proj.push_back({rows_of(experts[e * 3 + 2].dense, H, i0, ni), {}, 0});
+      }
+      yo.assign(T * H, 0);
+      mag.assign(T * H, 0);
+      h::oracle_moe_output(s, proj, xd.data(), T, H, ni, ids.data(), wts.data(), top_k, yo.data(), mag.data());
+    };
+
+    std::vector<h::BundleTensor> full_bundle;
+    for (size_t i = 0; i < experts.size(); ++i) {
+      static const char* const names[] = {"gate_proj", "up_proj", "down_proj"};
+      for (const auto& t : views[i].tensors)
+        full_bundle.push_back({std::to_string(i / 3) + "." + names[i % 3] + "." + t.name, t.tensor});
+    }
+    double tol_full = 0;
+    const auto y_full = run_moe_layer(*host_, kW4a8MoeImpl, full, full_bundle, x, ids, wts, &tol_full);
+    std::vector<double> yo, mag;
+    oracle(0, I, yo, mag);
+    for (size_t i = 0; i < yo.size(); ++i) {
+      const double b = tol_full * mag[i] + f32_rounding(yo[i]);
+      ASSERT_LE(std::fabs(y_full[i] - yo[i]), b) << c.label() << " W4A8 MoE unsharded element " << i;
+      worst_full = std::max(worst_full, std::fabs(y_full[i] - yo[i]) / b);
+    }
+    for (int R : {2, 4}) {
+      std::vector<double> sum(T * H, 0.0), oracle_sum(T * H, 0.0), bound(T * H, 0.0);
+      for (int r = 0; r < R; ++r) {
+        const h::ShardedMoe sh = h::shard_moe(full.name, views, s, r, R);
+        ASSERT_EQ(sh.intermediate_size, I / R);
+        double tol_r = 0;
+        const auto yr = run_moe_layer(*host_, kW4a8MoeImpl, h::partition_desc(full, sh), sh.bundle(), x, ids, wts, &tol_r);
+        std::vector<double> yor, magr;
+        oracle(r * (I / R), I / R, yor, magr);
+        for (size_t i = 0; i < sum.size(); ++i) {
+          const double b = tol_r * magr[i] + f32_rounding(yor[i]);
+          EXPECT_LE(std::fabs(yr[i] - yor[i]), b) << c.label() << " W4A8 MoE R=" << R << " rank " << r << " element " << i;
+          sum[i] += yr[i];
+          oracle_sum[i] += yor[i];
+          bound[i] += b + std::ldexp(1.0, -52) * (std::fabs(yr[i]) + std::fabs(yor[i]));
+        }
+      }
+      for (size_t i = 0; i < sum.size(); ++i) {
+        const double err = std::fabs(sum[i] - oracle_sum[i]);
+        EXPECT_LE(err, bound[i]) << c.label() << " W4A8 MoE R=" << R << " element " << i;
+        stats.add(err, bound[i]);
+        max_vs_unsharded = std::max(max_vs_unsharded, std::fabs(sum[i] - y_full[i]));
+      }
+      ++cases;
+    }
+  }
+  std::printf("[ tp ] W4A8 MoE (gate/up column, down row): %zu cases, max |sum - sum of per-slice oracles| = %.3e, "
+              "max err/bound = %.3f, unsharded vs oracle max err/bound = %.3f (not checked: max |sum - unsharded| = "
+              "%.3e)\n", cases, stats.max_abs, stats.max_ratio, worst_full, max_vs_unsharded);
 }
 
 // ---------------------------------------------------------------- impossible splits
@@ -413,6 +655,8 @@ double e2m1(uint8_t code) {
   return (code & 8) ? -mag[code & 7] : mag[code & 7];
 }
 double e8m0(uint8_t s) { return std::ldexp(1.0, s - 127); }
+// MXINT4 ("mx_int4", E0M4): sign bit 3, magnitude (code & 7) / 4, so 0 .. 1.75 in steps of 0.25.
+double mxint4(uint8_t code) { return ((code & 8) ? -0.25 : 0.25) * (code & 7); }
 
 struct Role {
   q::PackedTensor t;
@@ -508,17 +752,26 @@ FloatCase fp8_case(int group, int block) {
 }
 
 // MXFP4 (packed E2M1 + E8M0 per 32), MXFP8 (E4M3 + E8M0 per 32), NVFP4 (packed E2M1 + E4M3 per 16
-// + a global scale: w = fp4 * scale / global).
+// + a global scale: w = fp4 * scale / global), MXINT4 W4A4 (packed mx_int4 + E8M0 per 32, the
+// activations quantized to MX_INT in groups of 32 along K; AutoRound writes it under packing_format
+// "auto_round" with the same tensors as llm-compressor's MX layout, which the host resolves to
+// INCQ_PACKING_LLM_COMPRESSOR).
 FloatCase mx_nv_case(int32_t family, int bits) {
   constexpr int64_t K = 256, N = 64;
   std::mt19937_64 rng(static_cast<uint64_t>(family * 10 + bits));
-  const bool nv = family == INCQ_FAMILY_NV_FP;
+  const bool nv = family == INCQ_FAMILY_NV_FP, mxint = family == INCQ_FAMILY_MX_INT;
   const int G = nv ? 16 : 32;
   FloatCase c;
   c.K = K;
   c.N = N;
-  c.label = nv ? "NVFP4" : bits == 4 ? "MXFP4" : "MXFP8";
+  c.label = nv ? "NVFP4" : mxint ? "MXINT4 W4A4" : bits == 4 ? "MXFP4" : "MXFP8";
   c.scheme = float_scheme(family, bits, G, INCQ_PACKING_LLM_COMPRESSOR, bits == 4 ? INCQ_DTYPE_U8 : INCQ_DTYPE_F8_E4M3);
+  if (mxint) {  // W4A4: dynamic MX_INT activations, one shared exponent per 32 along K
+    c.scheme.act_bits = 4;
+    c.scheme.act_family = INCQ_FAMILY_MX_INT;
+    c.scheme.act_dynamic = 1;
+    c.scheme.act_group_size = G;
+  }
   if (bits == 4)
     c.roles.push_back({bytes_tensor("weight_packed", INCQ_DTYPE_U8, {N, K / 2}, rng, any), 0, 1, 1, 2});
   else
@@ -538,8 +791,8 @@ FloatCase mx_nv_case(int32_t family, int bits) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < K; ++k) {
       const auto& w = c.roles[0].t.bytes;
-      const double v = bits == 4 ? e2m1(static_cast<uint8_t>((w[n * K / 2 + k / 2] >> (4 * (k % 2))) & 0xF))
-                                 : e4m3(w[n * K + k]);
+      const uint8_t code = static_cast<uint8_t>((w[n * K / 2 + k / 2] >> (4 * (k % 2))) & 0xF);
+      const double v = bits == 4 ? (mxint ? mxint4(code) : e2m1(code)) : e4m3(w[n * K + k]);
       const uint8_t s = c.roles[1].t.bytes[n * (K / G) + k / G];
       c.dense[k * N + n] = nv ? v * e4m3(s) / global : v * e8m0(s);
     }
@@ -549,7 +802,7 @@ FloatCase mx_nv_case(int32_t family, int bits) {
 std::vector<FloatCase> all_cases() {
   std::vector<FloatCase> out = {fp8_case(0, 0), fp8_case(-1, 0), fp8_case(32, 0), fp8_case(0, 16),
                                 mx_nv_case(INCQ_FAMILY_MX_FP, 4), mx_nv_case(INCQ_FAMILY_MX_FP, 8),
-                                mx_nv_case(INCQ_FAMILY_NV_FP, 4)};
+                                mx_nv_case(INCQ_FAMILY_NV_FP, 4), mx_nv_case(INCQ_FAMILY_MX_INT, 4)};
   // A bias [N] on every case: column ranks slice it, row rank 0 keeps it.
   for (auto& c : out) {
     q::PackedTensor b{"bias", INCQ_DTYPE_F16, {c.N}, std::vector<uint8_t>(static_cast<size_t>(c.N) * 2)};
@@ -672,8 +925,12 @@ TEST_F(TensorParallelInt, FloatShardsRunWhereAPluginCanRunTheScheme) {
     const std::vector<double> xd(x.begin(), x.end());
     const std::vector<double> bias = fl::bias_of(c);
     const auto y_full = run_linear(*host_, {}, full, fl::view(c, name).tensors, x, kM);
-    std::vector<double> yo(kM * c.N), mag(kM * c.N);
-    q::oracle_linear(xd.data(), kM, c.K, c.dense.data(), c.N, bias.data(), yo.data(), mag.data());
+    if (c.scheme.family == INCQ_FAMILY_MX_INT) {
+      EXPECT_EQ(y_full.impl, "inc_cpu.ref.mx_int_linear");
+    }
+    // x' = x for the weight-only schemes; MXINT4 W4A4 quantizes x in groups of 32 along K.
+    std::vector<double> yo, mag;
+    act_quant_oracle(c.scheme, xd, kM, c.K, c.dense, c.N, bias.data(), yo, mag);
     for (size_t i = 0; i < yo.size(); ++i)
       ASSERT_LE(std::fabs(y_full.y[i] - yo[i]), y_full.tolerance * mag[i] + f32_rounding(yo[i]))
           << c.label << " unsharded element " << i << " (" << y_full.impl << ")";
@@ -692,8 +949,11 @@ TEST_F(TensorParallelInt, FloatShardsRunWhereAPluginCanRunTheScheme) {
           const std::vector<double> wr = col ? cols_of(c.dense, c.K, c.N, r * n, n) : rows_of(c.dense, c.N, r * k, k);
           const std::vector<double> br = col ? std::vector<double>(bias.begin() + r * n, bias.begin() + (r + 1) * n)
                                              : (r == 0 ? bias : std::vector<double>(c.N, 0.0));
-          std::vector<double> yor(kM * n), magr(kM * n);
-          q::oracle_linear(xrd.data(), kM, k, wr.data(), n, br.data(), yor.data(), magr.data());
+          // A row rank's K/R is a whole number of 32-column activation groups, so quantizing its
+          // own slice gives exactly the slice of the unsharded x' (unlike W4A8's per-token scale
+          // above): the sum of the ranks is still compared with the unsharded layer.
+          std::vector<double> yor, magr;
+          act_quant_oracle(c.scheme, xrd, kM, k, wr, n, br.data(), yor, magr);
           const auto yr = run_linear(*host_, {}, h::partition_desc(full, s), s.bundle(), xr, kM);
           for (int64_t m = 0; m < kM; ++m)
             for (int64_t j = 0; j < n; ++j) {
