@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -23,7 +24,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 uint64_t bytes_of(const st::Checkpoint& ckpt, const ProjectionTensors& p) {
   uint64_t total = 0;
-  for (const auto& [role, name] : p.tensors) total += ckpt.find(name)->nbytes;
+  // A stacked tensor counts once per expert slice, so the sum over experts is its size.
+  for (const auto& [role, name] : p.tensors) total += projection_view(ckpt, p, role).nbytes;
   return total;
 }
 
@@ -55,9 +57,12 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
   ModelPlan plan;
   plan.dir = ckpt.dir();
   static const std::regex expert_re(R"(^(.*\.experts)\.(\d+)\.(gate_proj|up_proj|down_proj)$)");
+  // Experts pre-fused along a leading expert dim, as vLLM's FusedMoE keeps them.
+  static const std::regex stacked_re(R"(^(.*\.experts)\.(gate_proj|up_proj|down_proj)$)");
 
   std::vector<std::string> linear_names;
   std::map<std::string, std::map<int64_t, std::set<std::string>>> moe_parts;  // prefix -> expert -> projections
+  std::map<std::string, std::set<std::string>> stacked_parts;                   // prefix -> stacked projections
   std::vector<std::string> all_layer_names;
   std::set<std::string> quantized_modules;
 
@@ -71,10 +76,13 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
     if (suffix == nullptr) continue;
     const std::string module = tname.substr(0, tname.size() - std::strlen(suffix));
     if (!seen.insert(module).second) continue;
+    std::smatch sm;
+    const bool stacked = std::regex_match(module, sm, stacked_re);
     if (std::strcmp(suffix, ".weight") == 0 && !ckpt.find(module + ".qweight") && !ckpt.find(module + ".weight_packed") &&
-        ckpt.find(tname)->shape.size() != 2)
+        ckpt.find(tname)->shape.size() != (stacked ? 3u : 2u))
       continue;  // norms and other 1-D weights are not layers
-    const LayerScheme s = config.resolve(module);
+    // A stacked projection takes the scheme its experts would have as "<prefix>.experts.<e>.<proj>".
+    const LayerScheme s = config.resolve(stacked ? fmt::format("{}.0.{}", sm.str(1), sm.str(2)) : module);
     all_layer_names.push_back(module);
     const bool has_qweight = ckpt.find(module + ".qweight") != nullptr;
     if (!s.quantized && !has_qweight) {
@@ -89,6 +97,8 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
     std::smatch m;
     if (std::regex_match(module, m, expert_re)) {
       moe_parts[m[1]][std::stoll(m[2])].insert(m[3]);
+    } else if (stacked) {
+      stacked_parts[sm[1]].insert(sm[2]);
     } else {
       linear_names.push_back(module);
     }
@@ -126,33 +136,20 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
     plan.modules.push_back(std::move(mp));
   }
 
-  for (const auto& [prefix, experts] : moe_parts) {
+  // One MoE, per-expert or stacked alike: `read` gives expert e's projection (checked against the
+  // config), the rest is shared, so both layouts plan to the same ModulePlan.
+  using ReadExpert = std::function<ProjectionTensors(int64_t e, const char* proj, const LayerScheme& s)>;
+  auto plan_moe = [&](const std::string& prefix, int64_t num, const ReadExpert& read) {
     ModulePlan mp;
     mp.kind = INCQ_MODULE_MOE;
     mp.name = prefix;
-    const int64_t num = experts.rbegin()->first + 1;
-    for (int64_t e = 0; e < num; ++e) {
-      auto it = experts.find(e);
-      for (const char* proj : kProjections) {
-        if (it == experts.end() || !it->second.count(proj)) {
-          const std::string module = fmt::format("{}.{}.{}", prefix, e, proj);
-          const int32_t family = config.resolve(module).scheme.family;
-          const char* main = family == INCQ_FAMILY_INT ? "qweight" : family == INCQ_FAMILY_FP8 ? "weight" : "weight_packed";
-          throw Error(fmt::format("{}: MoE '{}': expert {} has no quantized {} ('{}.{}' missing; experts 0..{} are "
-                                  "expected)", ckpt.dir(), prefix, e, proj, module, main, num - 1));
-        }
-      }
-    }
     mp.num_experts = num;
     const int k = configured_top_k(ckpt.dir());
     mp.top_k = static_cast<int>(std::min<int64_t>(k > 0 ? k : 2, num));
     mp.scheme = config.resolve(prefix + ".0.gate_proj");
     for (int64_t e = 0; e < num; ++e) {
       for (const char* proj : kProjections) {
-        const std::string module = fmt::format("{}.{}.{}", prefix, e, proj);
-        const LayerScheme s = config.resolve(module);
-        check_int(module, s);
-        ProjectionTensors p = read_projection(ckpt, module, s);
+        ProjectionTensors p = read(e, proj, config.resolve(fmt::format("{}.{}.{}", prefix, e, proj)));
         if (p.tensors.count("bias"))
           throw Error(fmt::format("{}: MoE '{}': tensor '{}' — expert biases are not part of the gated-SiLU MoE contract",
                                   ckpt.dir(), prefix, p.tensors["bias"]));
@@ -174,6 +171,69 @@ ModelPlan plan_model(const st::Checkpoint& ckpt, const QuantConfig& config) {
                                 prefix, p.name, p.in_features, p.out_features, want_in, want_out));
     }
     plan.modules.push_back(std::move(mp));
+  };
+
+  for (const auto& [prefix, projs] : stacked_parts) {
+    // One layout per MoE: a stacked tensor and a per-expert one could both claim the same expert.
+    if (moe_parts.count(prefix))
+      throw Error(fmt::format("{}: MoE '{}' mixes stacked expert tensors ('{}.{}.*') with per-expert ones ('{}.<e>.*'); "
+                              "a MoE keeps its experts one way", ckpt.dir(), prefix, prefix, *projs.begin(), prefix));
+  }
+
+  for (const auto& [prefix, experts] : moe_parts) {
+    const int64_t num = experts.rbegin()->first + 1;
+    for (int64_t e = 0; e < num; ++e) {
+      auto it = experts.find(e);
+      for (const char* proj : kProjections) {
+        if (it == experts.end() || !it->second.count(proj)) {
+          const std::string module = fmt::format("{}.{}.{}", prefix, e, proj);
+          const int32_t family = config.resolve(module).scheme.family;
+          const char* main = family == INCQ_FAMILY_INT ? "qweight" : family == INCQ_FAMILY_FP8 ? "weight" : "weight_packed";
+          throw Error(fmt::format("{}: MoE '{}': expert {} has no quantized {} ('{}.{}' missing; experts 0..{} are "
+                                  "expected)", ckpt.dir(), prefix, e, proj, module, main, num - 1));
+        }
+      }
+    }
+    plan_moe(prefix, num, [&](int64_t e, const char* proj, const LayerScheme& s) {
+      const std::string module = fmt::format("{}.{}.{}", prefix, e, proj);
+      check_int(module, s);
+      return read_projection(ckpt, module, s);
+    });
+  }
+
+  for (const auto& [prefix, projs] : stacked_parts) {
+    for (const char* proj : kProjections)
+      if (!projs.count(proj))
+        throw Error(fmt::format("{}: MoE '{}': the experts are stacked but there is no quantized '{}.{}' (stacked "
+                                "gate_proj, up_proj and down_proj are expected)", ckpt.dir(), prefix, prefix, proj));
+    // The expert count is gate_proj's leading dim; every role tensor of all three must stack as many,
+    // since each expert's slice is read from the same index of each.
+    std::vector<std::string> names;
+    std::vector<ProjectionTensors> first;
+    for (const char* proj : kProjections) {
+      const std::string stacked = prefix + "." + proj, name = fmt::format("{}.0.{}", prefix, proj);
+      const LayerScheme s = config.resolve(name);
+      check_int(stacked, s);
+      first.push_back(read_stacked_projection(ckpt, stacked, name, 0, s));
+    }
+    const auto& gate = first[0].tensors;
+    const st::TensorView* lead =
+        ckpt.find(gate.count("qweight") ? gate.at("qweight") : gate.count("weight") ? gate.at("weight") : gate.at("weight_packed"));
+    const int64_t num = lead->shape[0];
+    for (const auto& p : first)
+      for (const auto& [role, tname] : p.tensors) {
+        const st::TensorView* t = ckpt.find(tname);
+        if (t->shape.empty() || t->shape[0] != num)
+          throw Error(fmt::format("{}: MoE '{}': stacked tensor '{}' has leading dimension {}, but '{}' stacks {} "
+                                  "experts", t->file, prefix, tname, t->shape.empty() ? 0 : t->shape[0], lead->name,
+                                  num));
+      }
+    for (int64_t e = 0; e < num; ++e)
+      for (const char* proj : kProjections) names.push_back(fmt::format("{}.{}.{}", prefix, e, proj));
+    config.check_fused(names);  // one stacked tensor is one scheme: the config must agree for every expert
+    plan_moe(prefix, num, [&](int64_t e, const char* proj, const LayerScheme& s) {
+      return read_stacked_projection(ckpt, prefix + "." + proj, fmt::format("{}.{}.{}", prefix, e, proj), e, s);
+    });
   }
   return plan;
 }

@@ -28,9 +28,9 @@ double read_scalar(const st::TensorView& t, const std::string& layer) {
 }
 
 std::vector<double> read_bias(const st::Checkpoint& ckpt, const ProjectionTensors& p) {
-  auto it = p.tensors.find("bias");
-  if (it == p.tensors.end()) return {};
-  const st::TensorView* t = ckpt.find(it->second);
+  if (!p.tensors.count("bias")) return {};
+  const st::TensorView view = projection_view(ckpt, p, "bias");
+  const st::TensorView* t = &view;
   if (t->dtype != INCQ_DTYPE_F32 && t->dtype != INCQ_DTYPE_F16 && t->dtype != INCQ_DTYPE_BF16)
     throw Error(fmt::format("{}: layer '{}': bias '{}' has dtype {}, expected F16, BF16 or F32", t->file, p.name,
                             t->name, incq::dtype_name(t->dtype)));
@@ -53,7 +53,7 @@ std::vector<double> read_bias(const st::Checkpoint& ckpt, const ProjectionTensor
 }
 
 std::vector<double> read_weights(const st::Checkpoint& ckpt, const ProjectionTensors& p, const LayerScheme& s) {
-  auto tensor = [&](const char* role) { return ckpt.find(p.tensors.at(role))->as_incq_tensor(); };
+  auto tensor = [&](const char* role) { return projection_tensor(ckpt, p, role); };
   const int64_t K = p.in_features, N = p.out_features;
   switch (s.scheme.family) {
     case INCQ_FAMILY_INT: {
@@ -114,8 +114,8 @@ OracleProjection read_oracle_projection(const st::Checkpoint& ckpt, const Projec
     rethrow_with_files(ckpt, p, e);
   }
   o.bias = read_bias(ckpt, p);
-  if (auto it = p.tensors.find("input_global_scale"); it != p.tensors.end())
-    o.input_global_scale = read_scalar(*ckpt.find(it->second), p.name);
+  if (p.tensors.count("input_global_scale"))
+    o.input_global_scale = read_scalar(projection_view(ckpt, p, "input_global_scale"), p.name);
   if (s.scheme.act_bits < 16 && s.scheme.act_family == INCQ_FAMILY_NV_FP && !(o.input_global_scale > 0))
     throw Error(fmt::format("{}: layer '{}': {} quantizes activations with the static 'input_global_scale', which is "
                             "missing or not positive", ckpt.dir(), p.name, s.describe()));

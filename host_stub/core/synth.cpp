@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <regex>
 
 #include "common/error.hpp"
 #include "config/quant_config.hpp"
@@ -170,6 +172,39 @@ struct Writer {
   }
 };
 
+// Replaces the per-expert tensors "<name>.<e>.<proj>.<role>" written from `first` on with
+// "<name>.<proj>.<role>" [E, <per-expert shape>] (vLLM FusedMoE's layout): expert e's tensor is the
+// e-th contiguous slice. A per-expert [1] scalar stacks as [E], the shape vLLM gives those.
+void stack_experts(std::vector<st::TensorToWrite>& tensors, size_t first, const std::string& name, int64_t E) {
+  static const std::regex re(R"(^(.*)\.(\d+)\.(gate_proj|up_proj|down_proj)\.([A-Za-z_]+)$)");
+  std::map<std::string, st::TensorToWrite> stacked;  // stacked name -> tensor being built
+  std::map<std::string, int64_t> count;
+  for (size_t i = first; i < tensors.size(); ++i) {
+    const st::TensorToWrite& t = tensors[i];
+    std::smatch m;
+    if (!std::regex_match(t.name, m, re) || m.str(1) != name || std::stoll(m.str(2)) != count[m.str(3) + "." + m.str(4)])
+      throw Error(fmt::format("synth: MoE '{}': cannot stack tensor '{}' (expected experts in order)", name, t.name));
+    const std::string key = m.str(3) + "." + m.str(4);
+    ++count[key];
+    auto [it, fresh] = stacked.try_emplace(key);
+    st::TensorToWrite& s = it->second;
+    if (fresh) {
+      s.name = name + "." + key;
+      s.dtype = t.dtype;
+      s.shape = t.shape;
+      if (t.shape == std::vector<int64_t>{1}) s.shape = {E};
+      else s.shape.insert(s.shape.begin(), E);
+      s.bytes.reserve(t.bytes.size() * static_cast<size_t>(E));
+    }
+    s.bytes.insert(s.bytes.end(), t.bytes.begin(), t.bytes.end());
+  }
+  tensors.resize(first);
+  for (auto& [key, t] : stacked) {
+    if (count[key] != E) throw Error(fmt::format("synth: MoE '{}': {} experts of '{}', expected {}", name, count[key], key, E));
+    tensors.push_back(std::move(t));
+  }
+}
+
 }  // namespace
 
 SynthSummary synthesize_checkpoint(const ojson& spec, const std::string& out_dir, const std::string& src) {
@@ -214,7 +249,7 @@ SynthSummary synthesize_checkpoint(const ojson& spec, const std::string& out_dir
     const std::string name = layer["name"].get<std::string>();
     for (const auto& [key, value] : layer.items()) {
       static const char* known[] = {"name", "in_features", "out_features", "bias", "g_idx", "act_order",
-                                    "num_experts", "hidden_size", "intermediate_size"};
+                                    "num_experts", "hidden_size", "intermediate_size", "stacked"};
       if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known))
         throw Error(fmt::format("{} ('{}'): unknown key '{}'", where, name, key));
     }
@@ -222,6 +257,7 @@ SynthSummary synthesize_checkpoint(const ojson& spec, const std::string& out_dir
     if (layer.contains("num_experts")) {
       const int64_t E = positive_int(layer, "num_experts", where), H = positive_int(layer, "hidden_size", where),
                     I = positive_int(layer, "intermediate_size", where);
+      const size_t first = tensors.size();
       for (int64_t e = 0; e < E; ++e) {
         const std::string base = fmt::format("{}.{}.", name, e);
         w.linear(base + "gate_proj", H, I, false, g_idx, act_order);
@@ -229,6 +265,9 @@ SynthSummary synthesize_checkpoint(const ojson& spec, const std::string& out_dir
         w.linear(base + "down_proj", I, H, false, g_idx, act_order);
         for (const char* p : {"gate_proj", "up_proj", "down_proj"}) names.push_back(base + p);
       }
+      // Written per expert first, with the same random draws, so a stacked and a per-expert
+      // checkpoint from one seed hold the same experts bit for bit.
+      if (flag(layer, "stacked", where)) stack_experts(tensors, first, name, E);
     } else {
       w.linear(name, positive_int(layer, "in_features", where), positive_int(layer, "out_features", where),
                flag(layer, "bias", where), g_idx, act_order);

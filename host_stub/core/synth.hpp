@@ -12,10 +12,11 @@
 //     {"name": "model.layers.0.self_attn.q_proj", "in_features": 256, "out_features": 256,
 //      "bias": true, "g_idx": false, "act_order": false},
 //     {"name": "model.layers.0.mlp.experts", "num_experts": 8, "hidden_size": 256,
-//      "intermediate_size": 128, "act_order": false}
+//      "intermediate_size": 128, "act_order": false, "stacked": false}
 //   ]
 // }
-// A MoE entry writes "<name>.<e>.{gate,up,down}_proj.*". A layer the config keeps dense is
+// A MoE entry writes "<name>.<e>.{gate,up,down}_proj.*"; with "stacked": true it writes
+// "<name>.{gate,up,down}_proj.*" with a leading expert dim instead (vLLM FusedMoE's layout). A layer the config keeps dense is
 // written as "<name>.weight" (F16, [out, in]).
 #pragma once
 

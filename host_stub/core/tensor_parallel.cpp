@@ -60,9 +60,9 @@ ProjectionWeights projection_weights(const st::Checkpoint& ckpt, const Projectio
   w.in_features = p.in_features;
   w.out_features = p.out_features;
   for (const auto& [role, tname] : p.tensors) {
-    const st::TensorView* v = ckpt.find(tname);
-    if (v == nullptr) throw Error(fmt::format("{}: layer '{}': tensor '{}' is not in the checkpoint", ckpt.dir(), p.name, tname));
-    w.tensors.push_back({role, v->as_incq_tensor()});
+    if (ckpt.find(tname) == nullptr)
+      throw Error(fmt::format("{}: layer '{}': tensor '{}' is not in the checkpoint", ckpt.dir(), p.name, tname));
+    w.tensors.push_back({role, projection_tensor(ckpt, p, role)});  // expert's slice when stacked
   }
   return w;
 }

@@ -15,6 +15,7 @@
 #include "core/loaded_layer.hpp"
 #include "incq/plugin_helpers.hpp"
 #include "core/oracle_layer.hpp"
+#include "core/projection_tensors.hpp"
 
 namespace incq::host {
 
@@ -126,12 +127,13 @@ void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const 
     const auto& p = m.projections[i];
     const std::string prefix =
         m.kind == INCQ_MODULE_MOE ? fmt::format("{}.{}.", i / 3, p.name.substr(p.name.rfind('.') + 1)) : "";
-    for (const auto& [role, tname] : p.tensors) bundle.push_back({prefix + role, ckpt.find(tname)->as_incq_tensor()});
+    for (const auto& [role, tname] : p.tensors) bundle.push_back({prefix + role, projection_tensor(ckpt, p, role)});
   }
   const auto t0 = Clock::now();
   auto layer = LoadedLayer::load(*sel.chosen, desc, device, bundle, m.scheme.scheme.packing);
   mv.load_ms = ms_since(t0);
   // The plugin holds its own copy now: give the checkpoint pages back (DESIGN §2 step 4).
+  // A stacked tensor is named by every expert; releasing it again is harmless.
   for (const auto& p : m.projections)
     for (const auto& [role, tname] : p.tensors) ckpt.release(tname);
   mv.resident_bytes = layer->resident_bytes();

@@ -6,6 +6,7 @@
 #include "core/inspect.hpp"
 #include "core/loaded_layer.hpp"
 #include "core/oracle_layer.hpp"
+#include "core/projection_tensors.hpp"
 #include "core/selection.hpp"
 #include "incq/plugin_helpers.hpp"
 
@@ -42,7 +43,7 @@ Loaded load(const st::Checkpoint& ckpt, const QuantConfig& config, const ModuleP
     const auto& p = m.projections[i];
     // MoE bundles name each tensor "<e>.<proj>.<role>", as the host's verify does.
     const std::string prefix = m.kind == INCQ_MODULE_MOE ? std::to_string(i / 3) + "." + p.name.substr(p.name.rfind('.') + 1) + "." : "";
-    for (const auto& [role, tname] : p.tensors) bundle.push_back({prefix + role, ckpt.find(tname)->as_incq_tensor()});
+    for (const auto& [role, tname] : p.tensors) bundle.push_back({prefix + role, projection_tensor(ckpt, p, role)});
   }
   return {LoadedLayer::load(*sel.chosen, desc, device, bundle, m.scheme.scheme.packing), sel.chosen};
 }
