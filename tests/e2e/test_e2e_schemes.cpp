@@ -58,11 +58,12 @@ ojson spec_for(const SchemeCase& c) {
   spec["num_experts_per_tok"] = 2;
   spec["quantization_config"] = qc;
   spec["layers"] = ojson::array({
-      {{"name", "model.layers.0.self_attn.q_proj"}, {"in_features", 128}, {"out_features", 128}, {"bias", true}},
-      {{"name", "model.layers.0.self_attn.k_proj"}, {"in_features", 128}, {"out_features", 64}, {"bias", true}},
-      {{"name", "model.layers.0.self_attn.v_proj"}, {"in_features", 128}, {"out_features", 64}, {"bias", true}},
-      {{"name", "model.layers.0.mlp.gate_proj"}, {"in_features", 128}, {"out_features", 96}},
-      {{"name", "model.layers.0.mlp.up_proj"}, {"in_features", 128}, {"out_features", 96}},
+      // K = 160 and N = 96 / 32: not multiples of the reference's 64-column tile.
+      {{"name", "model.layers.0.self_attn.q_proj"}, {"in_features", 160}, {"out_features", 96}, {"bias", true}},
+      {{"name", "model.layers.0.self_attn.k_proj"}, {"in_features", 160}, {"out_features", 32}, {"bias", true}},
+      {{"name", "model.layers.0.self_attn.v_proj"}, {"in_features", 160}, {"out_features", 32}, {"bias", true}},
+      {{"name", "model.layers.0.mlp.gate_proj"}, {"in_features", 160}, {"out_features", 96}},
+      {{"name", "model.layers.0.mlp.up_proj"}, {"in_features", 160}, {"out_features", 96}},
       {{"name", "model.layers.0.mlp.experts"}, {"num_experts", 4}, {"hidden_size", 128}, {"intermediate_size", 64}},
   });
   return spec;
@@ -89,9 +90,13 @@ TEST_P(EveryScheme, LinearMoeFusedAndMixedFusedPassTheOracle) {
   }
   auto incq_host = make_build_tree_host();
   host::VerifyOptions o;
-  o.tokens = {1, 3, 33};
-  for (int32_t dtype : {INCQ_DTYPE_F32, INCQ_DTYPE_BF16}) {
+  // DESIGN §5's token counts (T >> E for the 4-expert MoE at 33 and 512), in f32; then bf16 and
+  // f16 on a shorter list.
+  const std::vector<std::pair<int32_t, std::vector<int64_t>>> runs = {
+      {INCQ_DTYPE_F32, {1, 2, 3, 7, 16, 33, 512}}, {INCQ_DTYPE_BF16, {1, 7, 33}}, {INCQ_DTYPE_F16, {3, 16}}};
+  for (const auto& [dtype, tokens] : runs) {
     o.act_dtype = dtype;
+    o.tokens = tokens;
     const host::ModelVerification r = host::verify_model(*incq_host, dir.path(), o);
     size_t fused = 0, moe = 0, linear = 0;
     for (const auto& m : r.modules) {
