@@ -122,7 +122,9 @@ TEST(E5M2, HandDerivedCodesAndSpecials) {
   for (int c = 0; c < 256; ++c) {
     const double v = q::decode_e5m2(static_cast<uint8_t>(c));
     EXPECT_EQ(q::is_nonfinite_e5m2(static_cast<uint8_t>(c)), !std::isfinite(v)) << c;
-    if (std::isfinite(v)) EXPECT_EQ(q::encode_e5m2(v), c) << c;
+    if (std::isfinite(v)) {
+      EXPECT_EQ(q::encode_e5m2(v), c) << c;
+    }
   }
   EXPECT_EQ(q::encode_e5m2(1.125), 0x3C);  // tie 1.0 | 1.25 -> even
   EXPECT_EQ(q::encode_e5m2(1e9), 0x7B);    // saturates, never Inf

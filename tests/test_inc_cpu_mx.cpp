@@ -281,7 +281,9 @@ TEST(Decode, E4M3NormalsSubnormalsAndNaN) {
   EXPECT_TRUE(e4m3_is_nan(0xFF));
   EXPECT_FALSE(e4m3_is_nan(0x7E));
   for (int b = 0; b < 256; ++b)
-    if (!e4m3_is_nan(uint8_t(b))) EXPECT_EQ(double(e4m3_value(uint8_t(b))), test_e4m3(uint8_t(b))) << b;
+    if (!e4m3_is_nan(uint8_t(b))) {
+      EXPECT_EQ(double(e4m3_value(uint8_t(b))), test_e4m3(uint8_t(b))) << b;
+    }
 }
 
 TEST(Decode, E8M0Extremes) {
@@ -1069,7 +1071,9 @@ Comparison compare_with_acts(const FixtureLayer& L, const st::TensorView& xv, co
       const double big = std::max(std::fabs(ref), std::fabs(got));
       const double ulp = big < std::ldexp(1.0, -14) ? std::ldexp(1.0, -24) : std::ldexp(1.0, std::ilogb(big) - 10);
       const double bound = cast + (L.K + 2) * u32 * mag + 1.5 * ulp, err = std::fabs(got - ref);
-      if (expect_within) EXPECT_LE(err, bound) << "row " << m << " col " << n << ": " << got << " vs " << ref;
+      if (expect_within) {
+        EXPECT_LE(err, bound) << "row " << m << " col " << n << ": " << got << " vs " << ref;
+      }
       c.max_err = std::max(c.max_err, err);
       c.max_ratio = std::max(c.max_ratio, err / bound);
       c.exact += err == 0;
