@@ -160,3 +160,33 @@ inline float incq_round_e2m1(float v) {
   }
   return (as_uint(v) & 0x80000000u) ? -q : q;
 }
+
+// Four consecutive elements starting at i (a multiple of 4; the host guarantees the alignment).
+inline float4 incq_load_f4v(__global const uchar* p, int dtype, size_t i) {
+  if (dtype == INCQ_F32) return *((__global const float4*)p + i / 4);
+  if (dtype == INCQ_F16) return vload_half4(i / 4, (__global const half*)p);
+  const uint2 u = *((__global const uint2*)p + i / 4);  // 4 bf16, low half of each word first
+  return (float4)(as_float(u.x << 16), as_float(u.x & 0xFFFF0000u), as_float(u.y << 16),
+                  as_float(u.y & 0xFFFF0000u));
+}
+
+// The last step of every matmul tile: the work-group's L lanes each hold V = R*T partial sums
+// (red[j * (L + 1) + lane], padded so a column read is free of bank conflicts); P = L / V lanes
+// add up one slice of each value, then one lane per value adds the P slices (depth L/P + P
+// instead of L). Returns, in lanes < V, the total of value `lane`; other lanes get 0.
+inline float incq_reduce_lanes(__local float* red, __local float* part, int L, int V, int lane) {
+  barrier(CLK_LOCAL_MEM_FENCE);
+  const int P = L / V;
+  const int j = lane / P;
+  const int p = lane % P;
+  const int len = L / P;
+  float s = 0.0f;
+  for (int i = 0; i < len; ++i) s += red[j * (L + 1) + p * len + i];
+  part[j * P + p] = s;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  float total = 0.0f;
+  if (lane < V) {
+    for (int i = 0; i < P; ++i) total += part[lane * P + i];
+  }
+  return total;
+}

@@ -159,7 +159,8 @@ void check_y(const char* what, const std::vector<uint8_t>& y, int dtype, const s
   if (bad) ++g_failures;
 }
 
-const double kTol = 1e-4;  // the kernels' stated tolerance (fp32 accumulation; see glue)
+const double kTol = 1e-4;
+const std::pair<int, int> kTiles[] = {{16, 1}, {16, 4}, {8, 8}};  // the kernels' stated tolerance (fp32 accumulation; see glue)
 
 std::vector<float> random_w(int64_t N, int64_t K, std::mt19937& rng) {
   std::normal_distribution<float> nd(0.0f, 0.05f);
@@ -297,22 +298,22 @@ void fp8_case(int wdt, int packing, int group, int bn, int bk, int act_bits, int
     cps = group;
     scols = static_cast<int>((K + group - 1) / group);
   }
-  const int vec = (K % 16 == 0) && (cps % 16 == 0 || cps >= K);
+  const int vec = (K % 8 == 0) && (cps % 8 == 0 || cps >= K);
   cl_mem wb = buf(wt.bytes.data(), wt.bytes.size());
   cl_mem sb = buf(st.bytes.data(), st.bytes.size());
   cl_mem bb = buf(bias.data(), N * 2);
   const int ydt = x_dtype;
   cl_mem yb = buf(nullptr, M * N * 4);
   const int e5 = wdt == INCQ_DTYPE_F8_E5M2;
-  for (int T : {1, 8}) {
-    cl_kernel k = kernel(T == 1 ? "fp8_f32_gemm_8x1_k64" : "fp8_f32_gemm_8x8_k64");
+  for (auto [R, T] : kTiles) {
+    cl_kernel k = kernel(("fp8_f32_gemm_" + std::to_string(R) + "x" + std::to_string(T) + "_k128").c_str());
     const cl_ulong off = 0;
     const int sdt = st.dtype, bdt = INCQ_DTYPE_BF16, Mi = (int)M, Ni = (int)N, Ki = (int)K;
     Args{k} << wb << sb << sdt << rps << cps << scols << bb << bdt << x << off << xdt << yb << off << ydt << Mi
             << Ni << Ki << e5 << vec;
-    run(k, ((N + 7) / 8) * 64, (M + T - 1) / T, 64);
+    run(k, ((N + R - 1) / R) * ((M + T - 1) / T) * 128, 1, 128);
     auto y = read_buf<uint8_t>(yb, M * N * (ydt == INCQ_DTYPE_F32 ? 4 : 2));
-    std::string w2 = std::string(what) + (T == 1 ? " 8x1" : " 8x8") + (vec ? " vec" : " scalar");
+    std::string w2 = std::string(what) + (" " + std::to_string(R) + "x" + std::to_string(T)) + (vec ? " vec" : " scalar");
     check_y(w2.c_str(), y, ydt, yref, mag, kTol);
     clReleaseKernel(k);
   }
@@ -371,16 +372,16 @@ void mx_case(int family, int bits, int act_bits, int x_dtype, int64_t M, int64_t
   cl_mem sb = buf(st.bytes.data(), st.bytes.size());
   cl_mem yb = buf(nullptr, M * N * 4);
   const int ydt = x_dtype;
-  for (int T : {1, 8}) {
+  for (auto [R, T] : kTiles) {
     for (int vec : {1, 0}) {
-      cl_kernel k = kernel(T == 1 ? "mx_f32_gemm_8x1_k64" : "mx_f32_gemm_8x8_k64");
+      cl_kernel k = kernel(("mx_f32_gemm_" + std::to_string(R) + "x" + std::to_string(T) + "_k128").c_str());
       const cl_ulong off = 0;
       const int group = s.group_size, bdt = 0, Mi = (int)M, Ni = (int)N, Ki = (int)K;
       Args{k} << wb << sb << elem << group << inv_g << wb << bdt << x << off << xdt << yb << off << ydt << Mi << Ni
               << Ki << vec;
-      run(k, ((N + 7) / 8) * 64, (M + T - 1) / T, 64);
+      run(k, ((N + R - 1) / R) * ((M + T - 1) / T) * 128, 1, 128);
       auto y = read_buf<uint8_t>(yb, M * N * (ydt == INCQ_DTYPE_F32 ? 4 : 2));
-      std::string w2 = std::string(what) + (T == 1 ? " 8x1" : " 8x8") + (vec ? " vec" : " scalar");
+      std::string w2 = std::string(what) + (" " + std::to_string(R) + "x" + std::to_string(T)) + (vec ? " vec" : " scalar");
       check_y(w2.c_str(), y, ydt, yref, mag, kTol);
       clReleaseKernel(k);
     }
@@ -440,14 +441,14 @@ void w4a8_case(int group, int x_dtype, int64_t M, int64_t N, int64_t K, std::mt1
   cl_mem wb = buf(packed.data(), packed.size());
   cl_mem sb = buf(sc.data(), sc.size() * 2);
   cl_mem yb = buf(nullptr, M * N * 4);
-  for (int T : {1, 8}) {
-    cl_kernel k = kernel(T == 1 ? "w4a8_qd8_f32_qc4w_gemm_8x1_k64" : "w4a8_qd8_f32_qc4w_gemm_8x8_k64");
+  for (auto [R, T] : kTiles) {
+    cl_kernel k = kernel(("w4a8_qd8_f32_qc4w_gemm_" + std::to_string(R) + "x" + std::to_string(T) + "_k128").c_str());
     const cl_ulong off = 0;
     const int bdt = 0, Mi = (int)M, Ni = (int)N, Ki = (int)K, ydt = x_dtype;
     Args{k} << wb << sb << group << wb << bdt << xq << xs << yb << off << ydt << Mi << Ni << Ki;
-    run(k, ((N + 7) / 8) * 64, (M + T - 1) / T, 64);
+    run(k, ((N + R - 1) / R) * ((M + T - 1) / T) * 128, 1, 128);
     auto y = read_buf<uint8_t>(yb, M * N * (ydt == INCQ_DTYPE_F32 ? 4 : 2));
-    check_y((std::string(what) + (T == 1 ? " 8x1" : " 8x8")).c_str(), y, ydt, yref, mag, kTol);
+    check_y((std::string(what) + (" " + std::to_string(R) + "x" + std::to_string(T))).c_str(), y, ydt, yref, mag, kTol);
     clReleaseKernel(k);
   }
   for (cl_mem m : {x, xq, xs, wb, sb, yb}) clReleaseMemObject(m);
@@ -467,9 +468,9 @@ int main(int argc, char** argv) {
   g_queue = clCreateCommandQueue(g_ctx, dev, 0, &err);
   CK(err);
   std::string src;
-  for (const char* f : {"fp8_helpers.cl", "fp8_quantize_act_e4m3_f32.cl", "fp8_f32_gemm_8xT_k64.cl",
-                        "mx_quantize_act_f32.cl", "nv_quantize_act_e2m1_f32.cl", "mx_f32_gemm_8xT_k64.cl",
-                        "w4a8_quantize_act_q8.cl", "w4a8_qd8_f32_qc4w_gemm_8xT_k64.cl"}) {
+  for (const char* f : {"fp8_helpers.cl", "fp8_quantize_act_e4m3_f32.cl", "fp8_f32_gemm_RxT_k128.cl",
+                        "mx_quantize_act_f32.cl", "nv_quantize_act_e2m1_f32.cl", "mx_f32_gemm_RxT_k128.cl",
+                        "w4a8_quantize_act_q8.cl", "w4a8_qd8_f32_qc4w_gemm_RxT_k128.cl"}) {
     src += read_file(dir + "/" + f) + "\n";
   }
   const char* p = src.c_str();
