@@ -3,13 +3,14 @@
 // s = max(fp32(a / 448), fp32(1 / (448*512))), q = e4m3(fp32(x / s)); writes x' = fp32(q * s).
 // The codes and scales are the contract's bit for bit; x' carries one more fp32 rounding (q has 4
 // significant bits, s 24), which the matmul's stated tolerance covers.
-// Needs fp8_helpers.cl. One work-item per (group, row): groups are short (AutoRound: 128).
+// Needs fp8_helpers.cl. One work-item per (group, row), a 1-D range of M * ceil(K / group): groups are short (AutoRound: 128).
 __kernel void fp8_quantize_act_e4m3_f32(__global const uchar* x, ulong x_off, int x_dtype,
                                         __global float* xq, int M, int K, int group) {
-  const int g = get_global_id(0);
-  const int m = get_global_id(1);
   const int ng = (K + group - 1) / group;
-  if (g >= ng || m >= M) return;
+  const int id = get_global_id(0);
+  if (id >= ng * M) return;
+  const int g = id % ng;
+  const int m = id / ng;
   const size_t row = x_off + (size_t)m * K;
   const int k0 = g * group;
   const int k1 = min(K, k0 + group);

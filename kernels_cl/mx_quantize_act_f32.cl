@@ -3,13 +3,14 @@
 // q = the element grid value nearest x / 2^E after clamping to the element's max; writes
 // x' = q * 2^E, which is exact in fp32 (q has at most 4 significant bits for E2M1 / e4m3 / int4).
 // elem: 0 E2M1 (emax 2), 1 e4m3 (emax 8), 2 MX_INT with `int_bits` bits (emax 0, step 2^-(bits-2)).
-// Needs fp8_helpers.cl. One work-item per (group, row).
+// Needs fp8_helpers.cl. One work-item per (group, row), a 1-D range of M * ceil(K / group).
 __kernel void mx_quantize_act_f32(__global const uchar* x, ulong x_off, int x_dtype, __global float* xq,
                                   int M, int K, int group, int elem, int int_bits) {
-  const int g = get_global_id(0);
-  const int m = get_global_id(1);
   const int ng = (K + group - 1) / group;
-  if (g >= ng || m >= M) return;
+  const int id = get_global_id(0);
+  if (id >= ng * M) return;
+  const int g = id % ng;
+  const int m = id / ng;
   const size_t row = x_off + (size_t)m * K;
   const int k0 = g * group;
   const int k1 = min(K, k0 + group);

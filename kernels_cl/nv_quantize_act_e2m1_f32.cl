@@ -3,13 +3,14 @@
 // sb = e4m3(clamp(fp32(g * t), +-448)); d = fp32(sb * fp32(1/g)); o = d ? fp32(1/d) : 0;
 // q = E2M1(clamp(fp32(x * o), +-6)); f = o ? fp32(1/o) : 0; writes x' = fp32(q * f) (AutoRound
 // rounds this product to fp32 as well). g = input_global_scale, passed as its reciprocal too.
-// Needs fp8_helpers.cl. One work-item per (group, row).
+// Needs fp8_helpers.cl. One work-item per (group, row), a 1-D range of M * ceil(K / group).
 __kernel void nv_quantize_act_e2m1_f32(__global const uchar* x, ulong x_off, int x_dtype, __global float* xq,
                                        int M, int K, int group, float g) {
-  const int gi = get_global_id(0);
-  const int m = get_global_id(1);
   const int ng = (K + group - 1) / group;
-  if (gi >= ng || m >= M) return;
+  const int id = get_global_id(0);
+  if (id >= ng * M) return;
+  const int gi = id % ng;
+  const int m = id / ng;
   const size_t row = x_off + (size_t)m * K;
   const int k0 = gi * group;
   const int k1 = min(K, k0 + group);
