@@ -215,7 +215,7 @@ std::vector<double> act_quant_check(const char* what, const incq_scheme& s, cons
     const int bits = s.act_bits;
     Args{k} << x << off << x_dtype << xq << Mi << Ki << group << elem << bits;
   }
-  run(k, ng, M, 0);
+  run(k, ((ng * M + 63) / 64) * 64, 1, 64);
   auto got = read_buf<float>(xq, M * K);
   size_t bad = 0;
   for (int64_t i = 0; i < M * K; ++i) {
