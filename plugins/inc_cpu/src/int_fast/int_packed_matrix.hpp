@@ -4,7 +4,8 @@
 // Internal K order: rows are sorted by their group (stable), so every group is one contiguous K
 // range; each group's range is padded to a multiple of the tile depth k_tile with rows whose
 // activation is 0 (k_source = -1). Without g_idx (or with the trivial one) and with k_tile | G the
-// internal order is the checkpoint's and nothing is padded. Callers gather x into internal order
+// internal order is the checkpoint's (rows past K, when K is not a multiple of k_tile, are padding
+// at the end and need no k_source either). Callers gather x into internal order
 // (gather_x_internal) when `k_source` is non-empty.
 //
 // Codes: columns are cut into strips of 16 (the last one narrower: no column padding, so resident
@@ -21,9 +22,11 @@
 // [K/4][N][4] u8 operand vpdpbusd / AMX TDPBSUD take — and each single field is one row's code for
 // an fp32 broadcast-FMA kernel. Codes are the raw stored codes q (unsigned); w = scale * (q - zero).
 //
-// Scales: fp16 as stored, [strip][group][w]. Zeros (asymmetric only): [strip][group][w], one byte
-// per zero for 4 bits, a nibble per zero for 2/3 bits (low nibble first), two bytes for 8 bits
-// (GPTQ v1's "stored + 1" can reach 2^bits). Symmetric layers keep no zeros (zero = 2^(bits-1)).
+// Scales: fp16 as stored, [strip][group][w]. Zeros (asymmetric only): [strip][group][w], the
+// checkpoint's stored field (a byte for 8 bits, a nibble — low first — otherwise) and
+// zero = field + zero_offset (1 for GPTQ v1, which stores zero-1, else 0), so zeros take no more
+// room than the checkpoint's qzeros (at most a nibble for 2/3-bit ones). Symmetric layers keep no
+// zeros (zero = 2^(bits-1)).
 #ifndef INCQ_INC_CPU_INT_FAST_INT_PACKED_MATRIX_HPP
 #define INCQ_INC_CPU_INT_FAST_INT_PACKED_MATRIX_HPP
 
@@ -46,9 +49,10 @@ struct IntPackedMatrix {
   int64_t k_tile = 0;      // tile_rows(bits)
   int64_t K_int = 0;       // internal rows, >= K (padding), multiple of k_tile
   int64_t num_groups = 0;  // scale/zero groups (rows of the checkpoint's scales)
-  std::vector<int64_t> group_start;  // [num_groups + 1] internal row where group g starts
+  int32_t zero_offset = 0; // zero = stored field + zero_offset (GPTQ v1: 1)
+  std::vector<int32_t> group_start;  // [num_groups + 1] internal row where group g starts
   std::vector<int32_t> k_source;     // [K_int] checkpoint row of internal row, -1 = padding;
-                                     // empty: identity (K_int == K)
+                                     // empty: row i is checkpoint row i (i < K), padding after
   std::vector<uint32_t> codes;       // strips, each [K_int / k_tile][tile_dwords][w]
   std::vector<uint16_t> scales;      // fp16 bits, [strip][group][w]
   std::vector<uint8_t> zeros;        // asymmetric only, see above

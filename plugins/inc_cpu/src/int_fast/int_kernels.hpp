@@ -1,0 +1,43 @@
+// The per-ISA GEMM/GEMV kernels over the internal integer layout, and how dispatch names them.
+// Every kernel computes, for strips [s0, s1) of w and rows [0, M) of the prepared activations,
+//   y[m * ldy + n] = sum_k x[m][k] * scale[g(k)][n] * (q[k][n] - zero[g(k)][n])    (no bias)
+// overwriting y; activations are in internal K order (K_int columns, padding rows 0). Kernels
+// allocate nothing and touch only their strips' columns of y, so disjoint strip ranges may run
+// on different threads.
+//   f32:  x fp32 (the bf16 mode passes x already rounded to bf16: same kernel, exact products),
+//         per group acc = sum x * (q - z) in fp32, then y += scale * acc.
+//   qd8:  x int8 per token (xq, sx), xsum[m][g] = sum of xq over group g's rows;
+//         per group acc = sum xq * q (int32, exact), y += sx * scale * float(acc - z * xsum).
+#ifndef INCQ_INC_CPU_INT_FAST_INT_KERNELS_HPP
+#define INCQ_INC_CPU_INT_FAST_INT_KERNELS_HPP
+
+#include <cstdint>
+
+#include "int_fast/int_packed_matrix.hpp"
+
+namespace incq::inc_cpu::int_fast {
+
+using F32GemmFn = void (*)(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int64_t s0,
+                           int64_t s1, float* y, int64_t ldy);
+using Qd8GemmFn = void (*)(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* sx,
+                           const int32_t* xsum, int64_t M, int64_t s0, int64_t s1, float* y, int64_t ldy);
+
+// Portable C++ (any x86-64): the fallback and the tier the `isa=baseline` cap selects.
+void f32_qgw_gemm_scalar(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int64_t s0,
+                         int64_t s1, float* y, int64_t ldy);
+void qd8_f32_qgw_gemm_scalar(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* sx,
+                             const int32_t* xsum, int64_t M, int64_t s0, int64_t s1, float* y, int64_t ldy);
+// AVX2 + FMA + F16C: 1 strip (two 8-lane halves), up to 4 rows per pass.
+void f32_qgw_gemm_4x16_avx2(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int64_t s0,
+                            int64_t s1, float* y, int64_t ldy);
+// AVX-512: 2 strips (32 columns) x up to 4 rows per pass, table decode (vpermps) for sym codes.
+void f32_qgw_gemm_4x32_avx512(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int64_t s0,
+                              int64_t s1, float* y, int64_t ldy);
+// AVX512-VNNI: vpdpbusd of u8 codes with s8 activations, 2 strips x up to 4 rows per pass.
+void qd8_f32_qgw_gemm_4x32_avx512vnni(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq,
+                                      const float* sx, const int32_t* xsum, int64_t M, int64_t s0,
+                                      int64_t s1, float* y, int64_t ldy);
+
+}  // namespace incq::inc_cpu::int_fast
+
+#endif

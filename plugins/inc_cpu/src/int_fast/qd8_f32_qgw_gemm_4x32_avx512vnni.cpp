@@ -1,0 +1,162 @@
+// int8-activation GEMM/GEMV over the internal integer layout, AVX512-VNNI.
+// The layout's dwords already hold 4 consecutive rows of one column in their bytes (one "sub-plane"
+// per shift), so a shift and a mask turn a tile into the u8 operand of vpdpbusd; the activation
+// codes (s8, per token) are the broadcast operand. Per group the int32 sum is exact; the zero point
+// is removed as z * xsum (the group's activation code sum) before the one fp32 scaling.
+#include <immintrin.h>
+
+// GCC 12 flags the deliberately undefined pass-through operand inside its own AVX-512 intrinsic
+// headers (masked loads, cvtph) as maybe-uninitialized; the values are never read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <algorithm>
+#include <cstring>
+
+#include "int_fast/int_kernels.hpp"
+
+namespace incq::inc_cpu::int_fast {
+namespace {
+
+constexpr int kRows = 4;
+
+template <int B>
+struct SubPlanes {
+  static constexpr int kCount = static_cast<int>(tile_rows(B) / 4);
+  // u8 codes of rows 4S..4S+3 of each column.
+  template <int S>
+  static inline __m512i get(const __m512i* d) {
+    if constexpr (B == 8) {
+      return d[0];
+    } else if constexpr (B == 3) {
+      const __m512i lo = _mm512_srli_epi32(d[S >= 4 ? 1 : 0], 2 * (S % 4));
+      const __m512i hb = S <= 2 ? _mm512_slli_epi32(d[2], S <= 2 ? 2 - S : 0)
+                                : _mm512_srli_epi32(d[2], S > 2 ? S - 2 : 0);
+      const __m512i v = _mm512_ternarylogic_epi32(lo, hb, _mm512_set1_epi32(0x03030303), 0xE4);
+      return _mm512_and_si512(v, _mm512_set1_epi32(0x07070707));
+    } else {
+      constexpr uint32_t m = (1u << B) - 1u;
+      const __m512i v = S == 0 ? d[0] : _mm512_srli_epi32(d[0], B * S);
+      return _mm512_and_si512(v, _mm512_set1_epi32(static_cast<int>(m * 0x01010101u)));
+    }
+  }
+};
+
+struct StripPair {
+  int n = 0;
+  const uint32_t* codes[2]{};
+  int64_t width[2]{};
+  __mmask16 mask[2]{};
+  int64_t col[2]{};
+};
+
+inline int32_t load_i32(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+template <int B, int R>
+struct GroupRows {
+  template <int S>
+  static inline void step(const __m512i (*d)[3], const int8_t* const* xr, int64_t row0, __m512i (*acc)[2][2]) {
+    __m512i u[2];
+    for (int i = 0; i < 2; ++i) u[i] = SubPlanes<B>::template get<S>(d[i]);
+    for (int r = 0; r < R; ++r) {
+      const __m512i xb = _mm512_set1_epi32(load_i32(xr[r] + row0 + 4 * S));
+      for (int i = 0; i < 2; ++i) acc[r][i][S & 1] = _mm512_dpbusd_epi32(acc[r][i][S & 1], u[i], xb);
+    }
+  }
+  template <int... S>
+  static inline void all(std::integer_sequence<int, S...>, const __m512i (*d)[3], const int8_t* const* xr,
+                         int64_t row0, __m512i (*acc)[2][2]) {
+    (step<S>(d, xr, row0, acc), ...);
+  }
+
+  static void run(const IntPackedMatrix& w, const StripPair& sp, int64_t g, const __m512* scale, const __m512i* zi,
+                  const int8_t* xq, int64_t ldq, const float* sx, const int32_t* xsum, int64_t m0, float* y,
+                  int64_t ldy) {
+    constexpr int kTile = static_cast<int>(tile_rows(B));
+    constexpr int kDw = static_cast<int>(tile_dwords(B));
+    const int8_t* xr[R];
+    for (int r = 0; r < R; ++r) xr[r] = xq + (m0 + r) * ldq;
+    __m512i acc[R][2][2];
+    for (int r = 0; r < R; ++r)
+      for (int i = 0; i < 2; ++i) acc[r][i][0] = acc[r][i][1] = _mm512_setzero_si512();
+    const int64_t t0 = w.group_start[g] / kTile, t1 = w.group_start[g + 1] / kTile;
+    for (int64_t t = t0; t < t1; ++t) {
+      __m512i d[2][3];
+      for (int i = 0; i < 2; ++i) {
+        const uint32_t* p = sp.codes[i] + t * kDw * sp.width[i];
+        for (int k = 0; k < kDw; ++k) d[i][k] = _mm512_maskz_loadu_epi32(sp.mask[i], p + k * sp.width[i]);
+      }
+      all(std::make_integer_sequence<int, SubPlanes<B>::kCount>{}, d, xr, t * kTile, acc);
+    }
+    for (int r = 0; r < R; ++r) {
+      const int64_t m = m0 + r;
+      const __m512i zs = _mm512_set1_epi32(xsum[m * w.num_groups + g]);
+      const __m512 sxv = _mm512_set1_ps(sx[m]);
+      for (int i = 0; i < sp.n; ++i) {
+        float* yp = y + m * ldy + sp.col[i];
+        const __m512i v = _mm512_sub_epi32(_mm512_add_epi32(acc[r][i][0], acc[r][i][1]), _mm512_mullo_epi32(zi[i], zs));
+        const __m512 prev = g == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(sp.mask[i], yp);
+        _mm512_mask_storeu_ps(yp, sp.mask[i], _mm512_fmadd_ps(_mm512_mul_ps(sxv, scale[i]), _mm512_cvtepi32_ps(v), prev));
+      }
+    }
+  }
+};
+
+template <int B>
+void gemm(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* sx, const int32_t* xsum, int64_t M,
+          int64_t s0, int64_t s1, float* y, int64_t ldy) {
+  for (int64_t s = s0; s < s1; s += 2) {
+    StripPair sp;
+    sp.n = static_cast<int>(std::min<int64_t>(2, s1 - s));
+    for (int i = 0; i < 2; ++i) {
+      const int64_t si = std::min(s + i, s1 - 1);
+      const int64_t width = i < sp.n ? w.strip_width(si) : 0;
+      sp.codes[i] = w.strip_codes(si);
+      sp.width[i] = w.strip_width(si);
+      sp.mask[i] = static_cast<__mmask16>((1u << width) - 1u);
+      sp.col[i] = si * kStripWidth;
+    }
+    for (int64_t g = 0; g < w.num_groups; ++g) {
+      __m512 scale[2];
+      __m512i zi[2];
+      for (int i = 0; i < 2; ++i) {
+        const int64_t si = std::min(s + i, s1 - 1);
+        scale[i] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(sp.mask[i], w.strip_scales(si) + g * sp.width[i]));
+        if (w.sym) {
+          zi[i] = _mm512_set1_epi32(1 << (B - 1));
+        } else {
+          alignas(64) int32_t z[16] = {};
+          for (int64_t j = 0; j < sp.width[i] && i < sp.n; ++j) z[j] = w.zero_at(g, sp.col[i] + j);
+          zi[i] = _mm512_load_si512(z);
+        }
+      }
+      for (int64_t m0 = 0; m0 < M; m0 += kRows) {
+        switch (std::min<int64_t>(kRows, M - m0)) {
+          case 1: GroupRows<B, 1>::run(w, sp, g, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
+          case 2: GroupRows<B, 2>::run(w, sp, g, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
+          case 3: GroupRows<B, 3>::run(w, sp, g, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
+          default: GroupRows<B, 4>::run(w, sp, g, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void qd8_f32_qgw_gemm_4x32_avx512vnni(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* sx,
+                                      const int32_t* xsum, int64_t M, int64_t s0, int64_t s1, float* y,
+                                      int64_t ldy) {
+  switch (w.bits) {
+    case 2: return gemm<2>(w, xq, ldq, sx, xsum, M, s0, s1, y, ldy);
+    case 3: return gemm<3>(w, xq, ldq, sx, xsum, M, s0, s1, y, ldy);
+    case 4: return gemm<4>(w, xq, ldq, sx, xsum, M, s0, s1, y, ldy);
+    default: return gemm<8>(w, xq, ldq, sx, xsum, M, s0, s1, y, ldy);
+  }
+}
+
+}  // namespace incq::inc_cpu::int_fast

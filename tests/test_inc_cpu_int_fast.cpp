@@ -1,0 +1,202 @@
+// Differential tests of src/int_fast (the repacked integer layout and every kernel tier this
+// machine can run) against the double-precision dequantize-then-matmul of the reference's
+// IntWoMatrix, over every bits/sym/packing/grouping combination, act-order g_idx, remainder
+// shapes (N not a multiple of the 16-column strip, K not a multiple of a tile, M = 1..33),
+// negative and zero scales and an all-zero activation row.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "act_quant_int8.hpp"
+#include "int_fast/int_matmul.hpp"
+#include "int_fast/int_repack.hpp"
+#include "int_fast_test_matrix.hpp"
+#include "isa/cpu_isa.hpp"
+
+namespace {
+
+using namespace incq::inc_cpu;
+using namespace incq::inc_cpu::int_fast;
+using int_fast_test::MatrixCase;
+
+struct Tier {
+  std::string name;
+  IntKernels k;
+};
+
+std::vector<Tier> runnable_tiers() {
+  const isa::CpuFeatures f = isa::detected_features();
+  std::vector<Tier> t;
+  t.push_back({"scalar", {f32_qgw_gemm_scalar, qd8_f32_qgw_gemm_scalar, "", ""}});
+  if (f.avx2) t.push_back({"avx2", {f32_qgw_gemm_4x16_avx2, qd8_f32_qgw_gemm_scalar, "", ""}});
+  if (f.avx512vnni) {
+    t.push_back({"avx512+vnni", {f32_qgw_gemm_4x32_avx512, qd8_f32_qgw_gemm_4x32_avx512vnni, "", ""}});
+  } else if (f.avx512) {
+    t.push_back({"avx512", {f32_qgw_gemm_4x32_avx512, qd8_f32_qgw_gemm_scalar, "", ""}});
+  }
+  return t;
+}
+
+std::string describe(const MatrixCase& c) {
+  return "bits " + std::to_string(c.bits) + " packing " + std::to_string(c.packing) + " G " +
+         std::to_string(c.group_size) + (c.sym ? " sym" : " asym") + (c.act_order ? " act-order" : "") + " K " +
+         std::to_string(c.K) + " N " + std::to_string(c.N);
+}
+
+// Runs one mode on one tier and checks |y - oracle(x_eff)| <= bound * sum|x_eff w| (+|b|).
+void check(const MatrixCase& c, const IntWoMatrix& src, const IntPackedMatrix& w, const Tier& tier, ComputeType ct,
+           const std::vector<float>& x, int64_t M) {
+  const int64_t K = c.K, N = c.N;
+  std::vector<uint8_t> scratch(activation_scratch_bytes(w, ct, M) + 64);
+  void* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+  const PreparedActivations a = prepare_activations(w, ct, x.data(), K, M, aligned);
+  std::vector<float> y(static_cast<size_t>(M * N), NAN);
+  // Two column ranges, as two threads would split them.
+  const int64_t split = (N / 2) / kStripWidth * kStripWidth;
+  int_matmul_columns(w, tier.k, a, 0, split, y.data(), N, true);
+  int_matmul_columns(w, tier.k, a, split, N, y.data(), N, true);
+
+  // The activations each mode computes with, exactly.
+  std::vector<double> xe(static_cast<size_t>(M * K));
+  for (int64_t m = 0; m < M; ++m) {
+    if (ct == ComputeType::kInt8) {
+      std::vector<int8_t> q(static_cast<size_t>(K));
+      const float s = quantize_row_int8(x.data() + m * K, K, q.data());
+      for (int64_t k = 0; k < K; ++k) xe[m * K + k] = static_cast<double>(q[k]) * s;
+    } else {
+      for (int64_t k = 0; k < K; ++k) {
+        const float v = x[m * K + k];
+        xe[m * K + k] = ct == ComputeType::kBf16 ? incq::bf16_to_float(incq::float_to_bf16(v)) : v;
+      }
+    }
+  }
+  int64_t max_group = 0;
+  for (int64_t g = 0; g < w.num_groups; ++g) max_group = std::max<int64_t>(max_group, w.group_start[g + 1] - w.group_start[g]);
+  // fp32 accumulation inside a group (one rounding per FMA), one scaling, the sum over groups,
+  // the bias: docs/compute_modes.md. int8 sums are exact, so only the fp32 steps count.
+  const double u = std::ldexp(1.0, -24);
+  const double factor = (ct == ComputeType::kInt8 ? 0 : max_group) + w.num_groups + 4;
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < N; ++n) {
+      double ref = src.bias_at(n), mag = std::fabs(src.bias_at(n));
+      for (int64_t k = 0; k < K; ++k) {
+        const double p = xe[m * K + k] * src.weight_at(k, n);
+        ref += p;
+        mag += std::fabs(p);
+      }
+      const double got = y[static_cast<size_t>(m * N + n)];
+      ASSERT_LE(std::fabs(got - ref), factor * u * mag + 1e-30)
+          << describe(c) << " tier " << tier.name << " mode " << compute_type_name(ct) << " m " << m << " n " << n
+          << " M " << M;
+    }
+  }
+}
+
+std::vector<MatrixCase> all_cases() {
+  std::vector<MatrixCase> cases;
+  struct Shape {
+    int bits;
+    int64_t K, N;
+  };
+  // N: not a multiple of 16 where the packing allows, odd strip counts; K: several groups.
+  const Shape shapes[] = {{2, 160, 48}, {3, 160, 96}, {4, 160, 40}, {8, 164, 20}};
+  for (const Shape& s : shapes) {
+    for (int packing : {INCQ_PACKING_GPTQ_V1, INCQ_PACKING_GPTQ_V2}) {
+      for (bool sym : {true, false}) {
+        for (int grouping = 0; grouping < 3; ++grouping) {
+          MatrixCase c;
+          c.bits = s.bits;
+          c.packing = packing;
+          c.sym = sym;
+          c.K = s.K;
+          c.N = s.N;
+          c.group_size = grouping == 1 ? -1 : 32;
+          c.act_order = grouping == 2;
+          c.bias = grouping != 1;
+          cases.push_back(c);
+        }
+      }
+    }
+  }
+  // AWQ (4-bit only): K not a multiple of 8 (the last group is padded), and act order.
+  for (bool sym : {true, false}) {
+    for (bool act : {false, true}) {
+      MatrixCase c;
+      c.bits = 4;
+      c.packing = INCQ_PACKING_AWQ;
+      c.sym = sym;
+      c.K = 68;
+      c.N = 24;
+      c.group_size = 32;
+      c.act_order = act;
+      c.bias = true;
+      cases.push_back(c);
+    }
+  }
+  return cases;
+}
+
+TEST(IntFastKernels, EveryTierModeAndFormatMatchesTheOracle) {
+  const auto tiers = runnable_tiers();
+  uint32_t seed = 1;
+  for (const MatrixCase& c : all_cases()) {
+    const IntWoMatrix src = int_fast_test::make_matrix(c, seed++);
+    const IntPackedMatrix w = repack_int_matrix(src);
+    for (int64_t M : {1, 2, 3, 5, 16, 33}) {
+      const std::vector<float> x = int_fast_test::make_x(M, c.K, seed++);
+      for (const Tier& t : tiers) {
+        for (ComputeType ct : {ComputeType::kFp32, ComputeType::kBf16, ComputeType::kInt8}) {
+          check(c, src, w, t, ct, x, M);
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+TEST(IntFastRepack, ResidentBytesStayWithinTheCheckpointFootprint) {
+  for (const MatrixCase& c : all_cases()) {
+    const IntWoMatrix src = int_fast_test::make_matrix(c, 7);
+    const IntPackedMatrix w = repack_int_matrix(src);
+    // The checkpoint's bytes: codes, zeros, fp16 scales, g_idx, bias. Rows padded to a whole tile
+    // (K or an act-order group not a multiple of it: only these small test shapes) cost their codes.
+    const double ckpt = static_cast<double>(src.resident_bytes());
+    const double padding = static_cast<double>((w.K_int - c.K) * c.N * c.bits / 8);
+    EXPECT_LE(static_cast<double>(w.resident_bytes()), 1.05 * ckpt + padding) << describe(c);
+    if (w.K_int == c.K) EXPECT_LE(static_cast<double>(w.resident_bytes()), 1.05 * ckpt) << describe(c);
+    EXPECT_EQ(w.k_source.empty(), !c.act_order && (c.group_size == -1 || c.group_size % w.k_tile == 0))
+        << describe(c);
+  }
+}
+
+TEST(IntFastRepack, ZerosSurviveRepackingForEveryWidth) {
+  for (const MatrixCase& c : all_cases()) {
+    const IntWoMatrix src = int_fast_test::make_matrix(c, 11);
+    const IntPackedMatrix w = repack_int_matrix(src);
+    for (int64_t g = 0; g < src.num_groups; ++g)
+      for (int64_t n = 0; n < c.N; ++n) ASSERT_EQ(w.zero_at(g, n), src.zero_at(g, n)) << describe(c);
+  }
+}
+
+TEST(IntFastIsa, CapSelectsLowerTiers) {
+  const isa::CpuFeatures f = isa::detected_features();
+  const isa::IsaTier before = isa::isa_cap();
+  isa::set_isa_cap(isa::IsaTier::kBaseline);
+  EXPECT_STREQ(select_int_kernels().f32_name, "f32_qgw_gemm_scalar");
+  EXPECT_STREQ(select_int_kernels().qd8_name, "qd8_f32_qgw_gemm_scalar");
+  isa::set_isa_cap(isa::IsaTier::kAvx2);
+  EXPECT_STREQ(select_int_kernels().f32_name, f.avx2 ? "f32_qgw_gemm_4x16_avx2" : "f32_qgw_gemm_scalar");
+  EXPECT_FALSE(isa::active_features().avx512);
+  isa::set_isa_cap(isa::IsaTier::kAvx512Vnni);
+  EXPECT_STREQ(select_int_kernels().qd8_name,
+               f.avx512vnni ? "qd8_f32_qgw_gemm_4x32_avx512vnni" : "qd8_f32_qgw_gemm_scalar");
+  EXPECT_FALSE(isa::active_features().avx512bf16);
+  isa::set_isa_cap(before);
+  EXPECT_THROW(isa::parse_isa_tier("avx1024"), incq::StatusError);
+  EXPECT_EQ(isa::parse_isa_tier("avx512bf16"), isa::IsaTier::kAvx512Bf16);
+  std::printf("detected: %s\n", f.describe().c_str());
+}
+
+}  // namespace
