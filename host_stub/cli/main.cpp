@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Intra-op threads (default: all cores)")->check(CLI::Range(0, 4096));
   app.add_option("--act-quant", cli.act_quant,
                  "int8: run integer weight-only layers with dynamic per-token int8 activations (W4A8); none: keep them");
+  app.add_option("--layer-option", cli.layer_options,
+                 "KEY=VALUE handed to the implementation of every layer, e.g. compute_type=int8 (repeatable)");
   app.add_flag("-v,--verbose", verbosity, "More logging (repeat for debug)");
   app.add_flag("--json", out.json, "Machine-readable output");
 

@@ -230,7 +230,8 @@ std::unique_ptr<FusedLinear> FusedLinear::load(const Registry& registry, const i
     }
     const Selection sel = select_implementation(registry, desc, device, policy);
     Layer l;
-    l.layer = LoadedLayer::load(*sel.chosen, desc, device, bundle, scheme.scheme.packing);
+    l.layer = LoadedLayer::load(*sel.chosen, desc, device, bundle, scheme.scheme.packing,
+                              options_for_layer(policy.layer_options, layer_name));
     l.group = g;
     l.how = sel.how;
     f->layers_.push_back(std::move(l));

@@ -109,9 +109,30 @@ void apply_config_file(const std::string& file, HostSettings& s, std::optional<s
           else throw Error(fmt::format("{}: plugin_options.{}.{} must be a string, number or bool", file, plugin, k));
         }
       }
+    } else if (key == "layer_options") {
+      // {"layer regex": {"key": "value"}}: options for the implementation serving matching layers.
+      if (!value.is_object())
+        throw Error(fmt::format("{}: key 'layer_options' must map layer-name regexes to objects of options", file));
+      for (const auto& [pattern, opts] : value.items()) {
+        try {
+          std::regex check(pattern);
+        } catch (const std::regex_error& e) {
+          throw Error(fmt::format("{}: layer_options key '{}' is not a valid regex: {}", file, pattern, e.what()));
+        }
+        if (!opts.is_object())
+          throw Error(fmt::format("{}: layer_options.{} must be an object of options", file, pattern));
+        for (const auto& [k, v] : opts.items()) {
+          std::string text;
+          if (v.is_string()) text = v.get<std::string>();
+          else if (v.is_number() || v.is_boolean()) text = v.dump();
+          else throw Error(fmt::format("{}: layer_options.{}.{} must be a string, number or bool", file, pattern, k));
+          s.policy.layer_options.push_back({pattern, k, text, fmt::format("host config {} layer_options '{}'", file, pattern)});
+        }
+      }
     } else {
       throw Error(fmt::format("{}: unknown key '{}' (known: plugin_dirs, default_plugin_dirs, backend, "
-                              "layer_backends, disable, device, threads, act_quant, plugin_options)", file, key));
+                              "layer_backends, disable, device, threads, act_quant, plugin_options, layer_options)",
+                              file, key));
     }
   }
   if (use_defaults)
@@ -148,6 +169,8 @@ HostSettings resolve_host_settings(const CommandLineSettings& cli, const EnvLook
       throw Error(fmt::format("--act-quant: '{}' is not a mode (known: int8, none)", *cli.act_quant));
     s.act_quant.push_back({"", *cli.act_quant, "--act-quant"});
   }
+  // Command-line layer options come first, so they outrank the host config's.
+  for (const auto& o : cli.layer_options) s.policy.layer_options.push_back(parse_layer_option(o, "--layer-option"));
   std::optional<std::string> device = cli.device;
   if (cli.backend) s.policy.cli_backend = BackendChoice{*cli.backend, "--backend"};
   if (auto b = env("INCQ_BACKEND"); b && !b->empty()) s.policy.env_backend = BackendChoice{*b, "INCQ_BACKEND"};

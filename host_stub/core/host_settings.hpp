@@ -23,6 +23,7 @@ struct CommandLineSettings {
   std::optional<int> threads;
   bool no_default_plugin_dirs = false;
   std::optional<std::string> act_quant;  // "int8": run integer weight-only layers as W4A8
+  std::vector<std::string> layer_options;  // KEY=VALUE for every layer's implementation
 };
 
 // Turns matching integer weight-only layers into dynamic per-token int8 activation layers (W4A8),

@@ -30,6 +30,7 @@ ModelInspection inspect_model(Host& host, const std::string& model_dir, int32_t 
     mi.module = &m;
     const incq_layer_desc desc = layer_desc_for(m, act_dtype);
     mi.selection = try_select_implementation(host.plugins().registry(), desc, device, policy);
+    mi.options = options_for_layer(policy.layer_options, m.name);
     r.modules.push_back(std::move(mi));
   }
   return r;
@@ -63,6 +64,7 @@ nlohmann::ordered_json to_json(const ModelInspection& r) {
       e["chosen"] = mi.selection.chosen->name;
       e["plugin"] = mi.selection.chosen->plugin ? mi.selection.chosen->plugin->name() : "";
       e["how"] = mi.selection.how;
+      e["options"] = mi.options;
     } else {
       e["chosen"] = nullptr;
       e["error"] = mi.selection.error;
@@ -86,7 +88,12 @@ std::string to_text(const ModelInspection& r) {
                        m.scheme.describe(), m.scheme.rule);
     if (mi.selection.chosen)
       out += fmt::format("  chosen: {}  ({})\n", mi.selection.chosen->name, mi.selection.how);
-    else
+    if (mi.selection.chosen && !mi.options.empty()) {
+      out += "  options:";
+      for (const auto& [k, v] : mi.options) out += fmt::format(" {}={}", k, v);
+      out += "\n";
+    }
+    if (!mi.selection.chosen)
       out += fmt::format("  ERROR: {}\n", mi.selection.error);
     for (const auto& c : mi.selection.candidates)
       if (!c.accepted) out += fmt::format("  rejected: {}: {}\n", c.impl->name, c.reason);

@@ -15,6 +15,7 @@ namespace incq::host {
 struct ModuleInspection {
   const ModulePlan* module = nullptr;
   Selection selection;  // selection.error says why when nothing could be chosen
+  OptionMap options;    // what the chosen implementation's create() would be given
 };
 
 struct ModelInspection {

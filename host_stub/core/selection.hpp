@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/layer_options.hpp"
 #include "core/registry.hpp"
 #include "incq/plugin_api.h"
 
@@ -41,6 +42,9 @@ struct SelectionPolicy {
   // Plugins that were found but are not loaded (disabled, failed to load or initialize), one line
   // each, so that "nothing can run this layer" can say why a plugin is missing.
   std::vector<std::string> unloaded_plugins;
+  // Options for the chosen implementation of a layer (not used to select it): --layer-option and
+  // the host config's layer_options, in precedence order.
+  std::vector<LayerOptionRule> layer_options;
 };
 
 struct Candidate {

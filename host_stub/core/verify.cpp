@@ -130,7 +130,8 @@ void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const 
     for (const auto& [role, tname] : p.tensors) bundle.push_back({prefix + role, projection_tensor(ckpt, p, role)});
   }
   const auto t0 = Clock::now();
-  auto layer = LoadedLayer::load(*sel.chosen, desc, device, bundle, m.scheme.scheme.packing);
+  auto layer = LoadedLayer::load(*sel.chosen, desc, device, bundle, m.scheme.scheme.packing,
+                                 options_for_layer(policy.layer_options, m.name));
   mv.load_ms = ms_since(t0);
   // The plugin holds its own copy now: give the checkpoint pages back (DESIGN §2 step 4).
   // A stacked tensor is named by every expert; releasing it again is harmless.

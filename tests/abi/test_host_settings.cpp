@@ -12,6 +12,8 @@
 
 #include "common/error.hpp"
 #include "core/host_settings.hpp"
+#include "core/layer_options.hpp"
+#include "core/loaded_layer.hpp"
 #include "core/plugin_loader.hpp"
 #include "core/selection.hpp"
 #include "support/int_layer_case.hpp"
@@ -164,6 +166,43 @@ TEST_F(HostSettingsTest, LayerBackendRulesAreReadInOrderWithTheirSource) {
   EXPECT_EQ(s.policy.config_layer_backends[1].pattern, "experts");
 }
 
+TEST_F(HostSettingsTest, LayerOptionsFromTheCommandLineOutrankTheHostConfigKeyByKey) {
+  CommandLineSettings cli;
+  cli.config_file = dir_.write("host.json", R"({"default_plugin_dirs": false, "layer_options": {
+      "down_proj$": {"compute_type": "int8", "block": 64}, "mlp": {"compute_type": "fp32", "extra": true}}})");
+  cli.layer_options = {"compute_type=bf16"};
+  const HostSettings s = resolve_host_settings(cli, fake_env({}));
+  using Map = std::map<std::string, std::string>;
+  EXPECT_EQ(incq::host::options_for_layer(s.policy.layer_options, "model.layers.0.mlp.down_proj"),
+            (Map{{"block", "64"}, {"compute_type", "bf16"}, {"extra", "true"}}));
+  EXPECT_EQ(incq::host::options_for_layer(s.policy.layer_options, "model.layers.0.self_attn.q_proj"),
+            (Map{{"compute_type", "bf16"}}));
+  cli.layer_options.clear();
+  const HostSettings c = resolve_host_settings(cli, fake_env({}));
+  // Without the command line, the first matching config rule wins for each key.
+  EXPECT_EQ(incq::host::options_for_layer(c.policy.layer_options, "model.layers.0.mlp.down_proj"),
+            (Map{{"block", "64"}, {"compute_type", "int8"}, {"extra", "true"}}));
+  EXPECT_EQ(incq::host::options_for_layer(c.policy.layer_options, "model.layers.0.mlp.up_proj"),
+            (Map{{"compute_type", "fp32"}, {"extra", "true"}}));
+  EXPECT_TRUE(incq::host::options_for_layer(c.policy.layer_options, "lm_head").empty());
+}
+
+TEST_F(HostSettingsTest, MalformedLayerOptionsAreErrorsNamingTheirSource) {
+  CommandLineSettings cli;
+  cli.layer_options = {"compute_type"};
+  EXPECT_EQ(error_of(cli, fake_env({})), "--layer-option: 'compute_type' is not KEY=VALUE");
+  cli.layer_options = {"=int8"};
+  EXPECT_EQ(error_of(cli, fake_env({})), "--layer-option: '=int8' is not KEY=VALUE");
+  cli.layer_options.clear();
+  cli.config_file = dir_.write("bad1.json", R"({"layer_options": {"mlp.(": {"compute_type": "int8"}}})");
+  EXPECT_THAT(error_of(cli, fake_env({})), HasSubstr(*cli.config_file + ": layer_options key 'mlp.(' is not a valid regex"));
+  cli.config_file = dir_.write("bad2.json", R"({"layer_options": {"mlp": "int8"}})");
+  EXPECT_EQ(error_of(cli, fake_env({})), *cli.config_file + ": layer_options.mlp must be an object of options");
+  cli.config_file = dir_.write("bad3.json", R"({"layer_options": {"mlp": {"compute_type": ["int8"]}}})");
+  EXPECT_EQ(error_of(cli, fake_env({})),
+            *cli.config_file + ": layer_options.mlp.compute_type must be a string, number or bool");
+}
+
 // ------------------------------------------------------------------ errors name the file and key
 
 TEST_F(HostSettingsTest, UnknownConfigKeyIsAnErrorNamingFileAndKey) {
@@ -229,6 +268,43 @@ TEST_F(HostSettingsTest, AnOptionThePluginDoesNotKnowFailsItsInitializeByName) {
   ASSERT_EQ(set.failures().size(), 1u);
   EXPECT_EQ(set.failures()[0].reason,
             "plugin 'fake_alpha': initialize failed (status 1): fake_alpha: unknown option 'colour'");
+}
+
+// A layer option reaches the chosen implementation's create(): the fake writes its marker option.
+TEST_F(HostSettingsTest, LayerOptionsReachCreateOfTheChosenImplementation) {
+  CommandLineSettings cli;
+  cli.config_file = dir_.write("host.json", R"({"default_plugin_dirs": false,
+      "layer_options": {"q_proj$": {"marker": 42}, "k_proj$": {"colour": "blue"}}})");
+  const HostSettings s = resolve_host_settings(cli, fake_env({}));
+  incq::host::PluginSet set;
+  ASSERT_NE(set.load_file(fake("alpha")), nullptr);
+  const incq::abi_test::LayerCase layer =
+      incq::abi_test::make_linear_case(incq::abi_test::IntScheme{}, 1, 64, 32, /*seed=*/5);
+  incq_layer_desc desc = layer.desc();
+  const auto* impl = set.registry().find("fake_alpha.linear");
+  ASSERT_NE(impl, nullptr);
+  auto run = [&](const std::string& name) {
+    desc.name = name.c_str();
+    auto l = incq::host::LoadedLayer::load(*impl, desc, incq::abi_test::cpu_device(), {}, INCQ_PACKING_GPTQ_V2,
+                                           incq::host::options_for_layer(s.policy.layer_options, name));
+    std::vector<float> x(64, 1.0f), y(32, -1.0f);
+    incq_tensor xt = incq::host::cpu_tensor(x.data(), INCQ_DTYPE_F32, {1, 64});
+    incq_tensor yt = incq::host::cpu_tensor(y.data(), INCQ_DTYPE_F32, {1, 32});
+    incq_exec exec{};
+    exec.struct_size = sizeof exec;
+    exec.max_threads = 1;
+    l->apply_linear(xt, yt, exec);
+    return y[0];
+  };
+  EXPECT_EQ(run("model.layers.0.self_attn.q_proj"), 42.0f);
+  EXPECT_EQ(run("model.layers.0.self_attn.v_proj"), 0.0f);  // no options: the priority (0)
+  try {
+    run("model.layers.0.self_attn.k_proj");
+    ADD_FAILURE() << "an unknown layer option must fail create";
+  } catch (const incq::host::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("layer 'model.layers.0.self_attn.k_proj' (fake_alpha.linear): create failed: "
+                                    "fake_alpha: unknown layer option 'colour'"));
+  }
 }
 
 // Resolved settings, then selection over real fake plugins: who wins at each level.

@@ -9,7 +9,8 @@
 //   impl=NAME       name of its implementation (default "<FAKE_NAME>.linear")
 // Any other key is rejected, naming it. Its one implementation serves 4-bit GPTQ v2 Linear layers
 // on the CPU with F32 activations, and writes the priority into every output element, so a test
-// can tell which plugin ran a layer.
+// can tell which plugin ran a layer. Layer options (given to create): marker=N writes N instead of
+// the priority, so a test can tell which options a layer got; any other key fails create by name.
 #include <cstdlib>
 #include <string>
 
@@ -37,6 +38,7 @@ incq_impl_desc g_desc{};
 
 struct MarkerLayer {
   int64_t out_features = 0;
+  float marker = 0.0f;
   bool processed = false;
 };
 
@@ -64,12 +66,19 @@ incq_status can_implement(void*, const incq_layer_desc* desc, const incq_device*
   });
 }
 
-incq_status create(void*, const incq_layer_desc* desc, const incq_device* device, const incq_kv*, size_t,
-                   incq_layer** out, incq_error* err) {
+incq_status create(void*, const incq_layer_desc* desc, const incq_device* device, const incq_kv* options,
+                   size_t num_options, incq_layer** out, incq_error* err) {
   return incq::guarded(err, [&] {
     if (desc == nullptr || device == nullptr || out == nullptr) incq::fail(INCQ_ERR_INVALID_ARGUMENT, "NULL argument");
+    float marker = static_cast<float>(g_settings.priority);
+    for (size_t i = 0; i < num_options; ++i) {
+      const std::string key = options[i].key ? options[i].key : "";
+      if (key != "marker") incq::fail(INCQ_ERR_INVALID_ARGUMENT, std::string(FAKE_NAME) + ": unknown layer option '" + key + "'");
+      marker = static_cast<float>(std::atof(options[i].value ? options[i].value : "0"));
+    }
     auto* layer = new MarkerLayer;
     layer->out_features = desc->out_features;
+    layer->marker = marker;
     *out = reinterpret_cast<incq_layer*>(layer);
   });
 }
@@ -95,7 +104,7 @@ incq_status apply_linear(incq_layer* handle, const incq_tensor* x, incq_tensor* 
     if (!layer->processed) incq::fail(INCQ_ERR_INVALID_ARGUMENT, "apply before process_weights");
     if (y->dtype != INCQ_DTYPE_F32) incq::fail(INCQ_ERR_INVALID_ARGUMENT, "F32 output only");
     const int64_t n = incq::numel(*y);
-    for (int64_t i = 0; i < n; ++i) static_cast<float*>(y->data)[i] = static_cast<float>(g_settings.priority);
+    for (int64_t i = 0; i < n; ++i) static_cast<float*>(y->data)[i] = layer->marker;
   });
 }
 
