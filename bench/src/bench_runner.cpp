@@ -115,8 +115,10 @@ void BenchRunner::measure_bandwidth() {
                                bw.isa(), static_cast<double>(bw.bytes()) / (1 << 30), std::max(1, o_.bw_reps)));
 }
 
-void BenchRunner::run(const std::vector<Problem>& problems) {
+void BenchRunner::run(const std::vector<Problem>& problems,
+                      const std::function<void(const std::vector<ResultRow>& added)>& on_group) {
   for (const auto& p : problems) {
+    const size_t first = rows_.size();
     try {
       run_group(p);
     } catch (const std::exception& e) {
@@ -129,6 +131,7 @@ void BenchRunner::run(const std::vector<Problem>& problems) {
       rows_.push_back(r);
       fmt::print(stderr, "incq_bench: {}: {}\n", p.source, e.what());
     }
+    if (on_group) on_group(std::vector<ResultRow>(rows_.begin() + static_cast<std::ptrdiff_t>(first), rows_.end()));
   }
 }
 

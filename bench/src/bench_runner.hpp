@@ -3,6 +3,7 @@
 // times candidates and baselines in interleaved repetitions and keeps the medians.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,7 +25,10 @@ class BenchRunner {
   // The streaming read bandwidth at every thread count (median of bw_reps passes).
   void measure_bandwidth();
   // Measures every problem; failures of one implementation become rows with an error.
-  void run(const std::vector<Problem>& problems);
+  // on_group is called after each problem with the rows it added (to stream the table and JSON,
+  // so a run cut short by a time limit still leaves what it measured).
+  void run(const std::vector<Problem>& problems,
+           const std::function<void(const std::vector<ResultRow>& added)>& on_group = {});
 
   const std::vector<ResultRow>& rows() const { return rows_; }
   const std::map<int, std::vector<double>>& bandwidth_samples() const { return bw_samples_; }

@@ -151,8 +151,18 @@ int main(int argc, char** argv) {
                "(>= {} ms each); the reference is slow: {} reps, one copy, problems <= {} GFLOP only\n\n",
                static_cast<double>(runner.cold_bytes()) / (1 << 20), o.reps, o.min_rep_ms, o.ref_reps, o.ref_max_gflop);
     std::fflush(stdout);
-    runner.run(problems);
-    fmt::print("{}", results_table(runner.rows()));
+    fmt::print("{}", results_header());
+    auto write_json = [&](const std::vector<TargetVerdict>* verdicts) {
+      if (json_path.empty()) return;
+      std::ofstream f(json_path);
+      if (!f) throw host::Error(fmt::format("{}: cannot write", json_path));
+      f << run_json(runner, machine, cmd, verdicts).dump(2) << "\n";
+    };
+    runner.run(problems, [&](const std::vector<ResultRow>& added) {
+      fmt::print("{}", results_table(added));
+      std::fflush(stdout);
+      write_json(nullptr);
+    });
     for (const auto& n : runner.notes()) fmt::print("note: {}\n", n);
 
     std::vector<TargetVerdict> verdicts;
@@ -161,12 +171,8 @@ int main(int argc, char** argv) {
       fmt::print("\nIssue 5 targets (ratios from this run; the primary candidate of each problem):\n{}",
                  targets_table(verdicts));
     }
-    if (!json_path.empty()) {
-      std::ofstream f(json_path);
-      if (!f) throw host::Error(fmt::format("{}: cannot write", json_path));
-      f << run_json(runner, machine, cmd, mode == "targets" ? &verdicts : nullptr).dump(2) << "\n";
-      fmt::print("wrote {}\n", json_path);
-    }
+    write_json(mode == "targets" ? &verdicts : nullptr);
+    if (!json_path.empty()) fmt::print("wrote {}\n", json_path);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "incq_bench: {}\n", e.what());

@@ -11,24 +11,25 @@ std::string ratio(double a, double b) { return a > 0 && b > 0 ? fmt::format("{:.
 
 }  // namespace
 
-std::string results_table(const std::vector<ResultRow>& rows) {
-  std::string s = fmt::format("{:<22} {:>4} {:<14} {:<40} {:>3} {:>10} {:>7} {:>8} {:>5} {:>6} {:>6} {:>7}  {}\n",
+std::string results_header() {
+  return fmt::format("{:<22} {:>4} {:<14} {:<50} {:>3} {:>10} {:>7} {:>8} {:>5} {:>6} {:>6} {:>7}  {}\n",
                               "shape", "M", "scheme", "implementation", "thr", "us", "GB/s", "GFLOP/s", "%BW",
                               "t/bf16", "t/f32", "t/ref", "note");
-  std::string last_key;
+}
+
+std::string results_table(const std::vector<ResultRow>& rows) {
+  std::string s;
   for (const auto& r : rows) {
-    const std::string key = fmt::format("{}|{}|{}|{}|{}", r.problem.shape(), r.problem.scheme, r.M, r.threads, r.compute_type);
-    if (r.impl == "read-bandwidth bound" && !last_key.empty()) s += "\n";
-    last_key = key;
+    if (r.impl == "read-bandwidth bound") s += "\n";
     std::string impl = r.impl;
     if (r.how != "baseline" && r.how != "all") impl += " [" + r.how + "]";
     if (!r.compute_type.empty()) impl += " {" + r.compute_type + "}";
-    if (impl.size() > 40) impl = impl.substr(0, 37) + "...";
+    if (impl.size() > 50) impl = impl.substr(0, 47) + "...";
     const bool m = r.t.measured();
     const bool is_bound = r.impl == "read-bandwidth bound";
     std::string note = !r.t.error.empty() ? r.t.error : r.detail;
     if (note.size() > 100) note = note.substr(0, 97) + "...";
-    s += fmt::format("{:<22} {:>4} {:<14} {:<40} {:>3} {:>10} {:>7} {:>8} {:>5} {:>6} {:>6} {:>7}  {}\n",
+    s += fmt::format("{:<22} {:>4} {:<14} {:<50} {:>3} {:>10} {:>7} {:>8} {:>5} {:>6} {:>6} {:>7}  {}\n",
                      r.problem.shape(), r.M, r.problem.scheme, impl, r.threads, m ? fmt::format("{:.1f}", r.t.us) : "-",
                      m && !is_bound ? num(r.gbps()) : "-", m ? num(r.gflops()) : "-",
                      m && !is_bound && r.read_gbps > 0 ? fmt::format("{:.0f}", 100 * r.gbps() / r.read_gbps) : "-",

@@ -10,6 +10,8 @@
 
 namespace incq::bench {
 
+std::string results_header();
+// Rows without the header; a blank line before each problem block.
 std::string results_table(const std::vector<ResultRow>& rows);
 nlohmann::ordered_json run_json(const BenchRunner& run, const MachineInfo& machine, const std::string& command_line,
                                 const std::vector<TargetVerdict>* targets);
