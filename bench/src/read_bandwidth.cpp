@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstring>
 #include <new>
+#include <string>
+#include <vector>
 
 namespace incq::bench {
 
@@ -18,6 +20,40 @@ __attribute__((target("avx512f"))) uint64_t sum_avx512(const uint8_t* p, uint64_
   __m512i a0 = _mm512_set1_epi64(0), a1 = a0, a2 = a0, a3 = a0;  // not setzero: GCC 12 warns on it
   uint64_t i = 0;
   for (; i + 256 <= n; i += 256) {
+    a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
+    a1 = _mm512_add_epi64(a1, _mm512_load_si512(p + i + 64));
+    a2 = _mm512_add_epi64(a2, _mm512_load_si512(p + i + 128));
+    a3 = _mm512_add_epi64(a3, _mm512_load_si512(p + i + 192));
+  }
+  a0 = _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3));
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(a0));
+}
+
+// Four streams at once (the slice's quarters): more independent misses in flight per core, which
+// single-core bandwidth depends on.
+__attribute__((target("avx512f"))) uint64_t sum_avx512_4streams(const uint8_t* p, uint64_t n) {
+  const uint64_t q = n / 4 / 128 * 128;
+  const uint8_t *p0 = p, *p1 = p + q, *p2 = p + 2 * q, *p3 = p + 3 * q;
+  __m512i a0 = _mm512_set1_epi64(0), a1 = a0, a2 = a0, a3 = a0;
+  for (uint64_t i = 0; i < q; i += 128) {
+    a0 = _mm512_add_epi64(a0, _mm512_add_epi64(_mm512_load_si512(p0 + i), _mm512_load_si512(p0 + i + 64)));
+    a1 = _mm512_add_epi64(a1, _mm512_add_epi64(_mm512_load_si512(p1 + i), _mm512_load_si512(p1 + i + 64)));
+    a2 = _mm512_add_epi64(a2, _mm512_add_epi64(_mm512_load_si512(p2 + i), _mm512_load_si512(p2 + i + 64)));
+    a3 = _mm512_add_epi64(a3, _mm512_add_epi64(_mm512_load_si512(p3 + i), _mm512_load_si512(p3 + i + 64)));
+  }
+  a0 = _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3));
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(a0)) + sum_avx512(p + 4 * q, n - 4 * q);
+}
+
+// One stream with software prefetch well ahead of the loads.
+__attribute__((target("avx512f"))) uint64_t sum_avx512_prefetch(const uint8_t* p, uint64_t n) {
+  __m512i a0 = _mm512_set1_epi64(0), a1 = a0, a2 = a0, a3 = a0;
+  uint64_t i = 0;
+  for (; i + 256 <= n; i += 256) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + i + 2048), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + i + 2048 + 64), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + i + 2048 + 128), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + i + 2048 + 192), _MM_HINT_T0);
     a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
     a1 = _mm512_add_epi64(a1, _mm512_load_si512(p + i + 64));
     a2 = _mm512_add_epi64(a2, _mm512_load_si512(p + i + 128));
@@ -56,11 +92,18 @@ uint64_t sum_sse2(const uint8_t* p, uint64_t n) {
 
 using SumFn = uint64_t (*)(const uint8_t*, uint64_t);
 
-SumFn best_sum() {
+struct Reader {
+  const char* name;
+  SumFn fn;
+};
+
+// The readers this CPU can run; the bandwidth is the best of them.
+std::vector<Reader> reader_table() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return sum_avx512;
-  if (__builtin_cpu_supports("avx2")) return sum_avx2;
-  return sum_sse2;
+  if (__builtin_cpu_supports("avx512f"))
+    return {{"avx512", sum_avx512}, {"avx512 4 streams", sum_avx512_4streams}, {"avx512 prefetch", sum_avx512_prefetch}};
+  if (__builtin_cpu_supports("avx2")) return {{"avx2", sum_avx2}};
+  return {{"sse2", sum_sse2}};
 }
 
 constexpr uint64_t kSlice = 4u << 20;  // work unit: 4 MiB slices, handed out by the pool
@@ -95,13 +138,14 @@ ReadBandwidth::ReadBandwidth(uint64_t bytes) : bytes_((bytes + kSlice - 1) / kSl
 
 ReadBandwidth::~ReadBandwidth() { munmap(data_, bytes_); }
 
-const char* ReadBandwidth::isa() const {
-  const SumFn f = best_sum();
-  return f == sum_avx512 ? "avx512" : f == sum_avx2 ? "avx2" : "sse2";
+std::vector<std::string> ReadBandwidth::readers() {
+  std::vector<std::string> out;
+  for (const auto& r : reader_table()) out.push_back(r.name);
+  return out;
 }
 
-double ReadBandwidth::pass(host::ThreadPool& pool) {
-  PassCtx ctx{data_, bytes_, best_sum()};
+double ReadBandwidth::pass(host::ThreadPool& pool, size_t reader) {
+  PassCtx ctx{data_, bytes_, reader_table().at(reader).fn};
   const int64_t slices = static_cast<int64_t>(bytes_ / kSlice);
   const auto t0 = std::chrono::steady_clock::now();
   pool.parallel_for(slices, run_slices, &ctx);

@@ -12,9 +12,9 @@ std::string ratio(double a, double b) { return a > 0 && b > 0 ? fmt::format("{:.
 }  // namespace
 
 std::string results_header() {
-  return fmt::format("{:<22} {:>4} {:<14} {:<50} {:>3} {:>10} {:>7} {:>8} {:>5} {:>6} {:>6} {:>7}  {}\n",
+  return fmt::format("{:<22} {:>4} {:<14} {:<50} {:>3} {:>10} {:>7} {:>8} {:>5} {:>6} {:>6} {:>7} {:>6}  {}\n",
                               "shape", "M", "scheme", "implementation", "thr", "us", "GB/s", "GFLOP/s", "%BW",
-                              "t/bf16", "t/f32", "t/ref", "note");
+                              "t/bf16", "t/f32", "t/ref", "t/bw", "note");
 }
 
 std::string results_table(const std::vector<ResultRow>& rows) {
@@ -29,12 +29,12 @@ std::string results_table(const std::vector<ResultRow>& rows) {
     const bool is_bound = r.impl == "read-bandwidth bound";
     std::string note = !r.t.error.empty() ? r.t.error : r.detail;
     if (note.size() > 100) note = note.substr(0, 97) + "...";
-    s += fmt::format("{:<22} {:>4} {:<14} {:<50} {:>3} {:>10} {:>7} {:>8} {:>5} {:>6} {:>6} {:>7}  {}\n",
+    s += fmt::format("{:<22} {:>4} {:<14} {:<50} {:>3} {:>10} {:>7} {:>8} {:>5} {:>6} {:>6} {:>7} {:>6}  {}\n",
                      r.problem.shape(), r.M, r.problem.scheme, impl, r.threads, m ? fmt::format("{:.1f}", r.t.us) : "-",
                      m && !is_bound ? num(r.gbps()) : "-", m ? num(r.gflops()) : "-",
                      m && !is_bound && r.read_gbps > 0 ? fmt::format("{:.0f}", 100 * r.gbps() / r.read_gbps) : "-",
                      m ? ratio(r.t.us, r.onednn_bf16_us) : "-", m ? ratio(r.t.us, r.onednn_f32_us) : "-",
-                     m ? ratio(r.t.us, r.reference_us) : "-", note);
+                     m ? ratio(r.t.us, r.reference_us) : "-", m && !is_bound ? ratio(r.t.us, r.bw_bound_us) : "-", note);
   }
   return s;
 }
