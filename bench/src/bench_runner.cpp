@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "core/layer_options.hpp"
 #include "core/loaded_layer.hpp"
 #include "core/selection.hpp"
 #include "incq/plugin_helpers.hpp"
@@ -171,6 +172,9 @@ void BenchRunner::run_group(const Problem& p) {
     c->how = how;
     c->error = error;
     c->is_reference = impl && is_reference_impl(*impl);
+    // The host's per-layer options (--layer-option, host config layer_options), then the compute
+    // type of --compute-type or the problem line, which wins.
+    c->options = host::options_for_layer(host_.settings().policy.layer_options, L->name);
     if (!compute.empty()) c->options["compute_type"] = compute;
     cands.push_back(std::move(c));
   };

@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
   app.add_option("--plugin-dir", plugin_dirs, "plugin directory (repeatable), searched first");
   app.add_flag("--no-default-plugin-dirs", no_default_dirs, "only --plugin-dir and INCQ_PLUGIN_PATH");
   app.add_option("--disable", disable, "plugin or implementation never selected (repeatable)");
+  std::vector<std::string> layer_options;
+  std::string config_file;
+  app.add_option("--layer-option", layer_options, "KEY=VALUE option for every candidate's create() (repeatable)");
+  app.add_option("--config", config_file, "host config file (plugin_options, layer_options, disable ...)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -126,6 +130,8 @@ int main(int argc, char** argv) {
     cli.plugin_dirs = plugin_dirs;
     cli.disable = disable;
     cli.no_default_plugin_dirs = no_default_dirs;
+    cli.layer_options = layer_options;
+    if (!config_file.empty()) cli.config_file = config_file;
     cli.threads = 1;  // the host's own pool is unused: every thread count gets its own pool
     host::Host host(host::resolve_host_settings(cli, host::process_env()));
     if (mode == "list") {
