@@ -3,6 +3,7 @@
 # there): incq_bench, every built plugin, the non-system shared libraries they need (found by ldd:
 # libdnnl, libfmt, libspdlog, libgomp ...), the problem lists and run_xeon.sh.
 #   bash bench/device/pack.sh [BUILD_DIR] [DEST]      defaults: ./build, /work/main/.dev-bench
+# PLUGINS=DIR takes the plugins from another build (e.g. a branch's) instead of BUILD_DIR's.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
@@ -12,7 +13,7 @@ dest=${2:-/work/main/.dev-bench}
 rm -rf "$dest"
 mkdir -p "$dest/plugins" "$dest/lib" "$dest/problems"
 cp "$build/bin/incq_bench" "$dest/"
-cp "$build"/lib/incq/plugins/libincq_*.so "$dest/plugins/"
+cp "${PLUGINS:-$build/lib/incq/plugins}"/libincq_*.so "$dest/plugins/"
 # Debug info is most of the size and the transfer to the host is limited.
 strip --strip-debug "$dest/incq_bench" "$dest"/plugins/*.so
 cp "$repo"/bench/problems/*.txt "$dest/problems/"
