@@ -1,0 +1,27 @@
+// Activation rows in the form the GEMM kernels read: bf16 rows, or u8 codes (s8 + 128) with a per-row
+// scale, zero-padded to the panel's K (see panel_layout.hpp). Rows [m0, m1) only, so callers can split
+// rows across threads. x must be finite (callers validate activations first).
+#ifndef INCQ_INC_CPU_GEMM_PREPARE_A_HPP
+#define INCQ_INC_CPU_GEMM_PREPARE_A_HPP
+
+#include <cstdint>
+
+namespace incq::inc_cpu::gemm {
+
+// out[m][k] = bf16(x[m][k]) (round to nearest even) for k < K, 0 for K <= k < Kp. AVX-512F.
+void prepare_a_bf16_from_f32_avx512(const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t K,
+                                    int64_t Kp, uint16_t* out);
+void prepare_a_bf16_from_bf16_avx512(const uint16_t* x, int64_t ldx, int64_t m0, int64_t m1, int64_t K,
+                                     int64_t Kp, uint16_t* out);
+
+// Per-row symmetric int8 (as act_quant_int8.hpp: s = fp32(max|x| / 127), q = clamp(RNE(fp32(x / s)),
+// -128, 127), a zero row has s = 0 and q = 0), stored as u8 q + 128; K <= k < Kp get 128 (q = 0).
+// a_scale[m] = s. When group_sum is non-null, group_sum[m * num_groups + g] = sum of q over group g
+// (groups of `group` codes; the last one ends at K) — needed for weights with zero points.
+void prepare_a_u8_from_f32_avx512(const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t K,
+                                  int64_t Kp, uint8_t* out, float* a_scale, int64_t group,
+                                  int32_t* group_sum);
+
+}  // namespace incq::inc_cpu::gemm
+
+#endif

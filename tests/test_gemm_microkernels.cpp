@@ -1,0 +1,392 @@
+// Differential tests of the prefill GEMM microkernels and drivers (plugins/inc_cpu/src/gemm) against a
+// plain double-precision loop over the very same bf16 / integer operands, so the only tolerated
+// difference is fp32 accumulation (and, for int8, fp32 rounding of the scale products).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gemm/amx_permission.hpp"
+#include "gemm/gemm_driver.hpp"
+#include "gemm/gemm_prepare_a.hpp"
+#include "gemm/gemm_ukernels.hpp"
+#include "gemm/panel_layout.hpp"
+#include "act_quant_int8.hpp"
+#include "incq/plugin_helpers.hpp"
+
+namespace g = incq::inc_cpu::gemm;
+
+namespace {
+
+bool avx512_ok() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+bool has_bf16() { return __builtin_cpu_supports("avx512bf16"); }
+bool has_vnni() { return __builtin_cpu_supports("avx512vnni"); }
+
+// A pool for the drivers: up to 3 threads take items from a shared counter.
+void test_parallel_for(void*, int64_t n, incq_range_fn fn, void* ctx) {
+  std::atomic<int64_t> next{0};
+  auto worker = [&] {
+    for (int64_t i; (i = next.fetch_add(1)) < n;) fn(ctx, i, i + 1);
+  };
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t) ts.emplace_back(worker);
+  worker();
+  for (auto& t : ts) t.join();
+}
+
+incq_exec make_exec(int threads) {
+  incq_exec e{};
+  e.struct_size = sizeof e;
+  e.max_threads = threads;
+  e.parallel_for = threads > 1 ? test_parallel_for : nullptr;
+  return e;
+}
+
+std::vector<float> random_floats(size_t n, std::mt19937& rng, float lo = -2.f, float hi = 2.f) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// Asserts |got - want| <= tol * (scale of the dot product) elementwise.
+void expect_close(const std::vector<double>& want, const std::vector<double>& mag, const float* got,
+                  int64_t M, int64_t N, int64_t ldc, double rel, const std::string& what) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      const double w = want[m * N + n], tol = rel * (mag[m * N + n] + std::fabs(w)) + 1e-30;
+      ASSERT_NEAR(got[m * ldc + n], w, tol) << what << " at m=" << m << " n=" << n;
+    }
+}
+
+// ------------------------------------------------------------------ bf16
+
+struct Bf16Case {
+  int64_t M, N, K;
+  std::vector<uint16_t> a, panels;  // a: [M][Kp]
+  std::vector<float> w;             // [N][K], bf16-exact
+  std::vector<double> want, mag;    // A.W^T and sum |a||w|
+  int64_t Kp;
+};
+
+Bf16Case make_bf16_case(int64_t M, int64_t N, int64_t K, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bf16Case c{M, N, K, {}, {}, {}, {}, {}, g::bf16_padded_k(K)};
+  auto x = random_floats(size_t(M * K), rng);
+  if (M > 2) std::fill(x.begin() + K, x.begin() + 2 * K, 0.f);  // a zero row
+  c.w = random_floats(size_t(N * K), rng);
+  for (auto& v : c.w) v = incq::bf16_to_float(incq::float_to_bf16(v));
+  c.a.assign(size_t(M * c.Kp), 0xFFFF);  // padding must be written by prepare
+  g::prepare_a_bf16_from_f32_avx512(x.data(), K, 0, M, K, c.Kp, c.a.data());
+  c.panels.resize(size_t(g::padded_cols(N) * c.Kp));
+  g::pack_bf16_panels_from_f32(c.w.data(), N, K, K, c.Kp, c.panels.data());
+  c.want.assign(size_t(M * N), 0.0);
+  c.mag.assign(size_t(M * N), 0.0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) {
+        const double av = incq::bf16_to_float(c.a[m * c.Kp + k]), wv = c.w[n * K + k];
+        c.want[m * N + n] += av * wv;
+        c.mag[m * N + n] += std::fabs(av * wv);
+      }
+  return c;
+}
+
+using Bf16Kernel = void (*)(const g::Bf16TileArgs&);
+
+// Runs the kernel tile by tile over the whole problem (as a one-thread driver would, one K step).
+void check_bf16_kernel(Bf16Kernel kernel, int64_t max_rows, int64_t row_step, const char* name) {
+  const int64_t Ms[] = {1, 2, 3, 7, 14, 16, 33};
+  const int64_t Ns[] = {1, 17, 32, 45};
+  const int64_t Ks[] = {1, 2, 31, 64, 130};
+  for (int64_t M : Ms)
+    for (int64_t N : Ns)
+      for (int64_t K : Ks)
+        for (bool acc : {false, true}) {
+          if (row_step > 1 && M % row_step != 0) continue;  // AMX tiles: 16 or 32 rows
+          const Bf16Case c = make_bf16_case(M, N, K, uint32_t(M * 1000 + N * 10 + K));
+          const int64_t ldc = N + 3;
+          std::vector<float> C(size_t(M * ldc), 0.5f);
+          for (int64_t n0 = 0; n0 < N; n0 += 32)
+            for (int64_t m0 = 0; m0 < M;) {
+              g::Bf16TileArgs t{};
+              t.mr = std::min(max_rows, M - m0);
+              t.nr = std::min<int64_t>(32, N - n0);
+              t.kc = c.Kp;
+              t.a = c.a.data() + m0 * c.Kp;
+              t.lda = c.Kp;
+              t.b = c.panels.data() + (n0 / 32) * 32 * c.Kp;
+              t.c = C.data() + m0 * ldc + n0;
+              t.ldc = ldc;
+              t.accumulate = acc;
+              kernel(t);
+              m0 += t.mr;
+            }
+          std::vector<double> want = c.want;
+          if (acc)
+            for (auto& v : want) v += 0.5;
+          const std::string what = std::string(name) + " M=" + std::to_string(M) + " N=" +
+                                   std::to_string(N) + " K=" + std::to_string(K) + " acc=" + std::to_string(acc);
+          expect_close(want, c.mag, C.data(), M, N, ldc, 2e-6, what);
+          for (int64_t m = 0; m < M; ++m)  // columns past N untouched
+            for (int64_t n = N; n < ldc; ++n) ASSERT_EQ(C[m * ldc + n], 0.5f) << what;
+        }
+}
+
+TEST(GemmMicrokernels, Bf16Avx512Bf16) {
+  if (!avx512_ok() || !has_bf16()) GTEST_SKIP() << "CPU lacks AVX512-BF16";
+  check_bf16_kernel(g::gemm_bf16_f32_14x32c2_avx512bf16, g::kBf16MaxRows, 1, "bf16_14x32c2_avx512bf16");
+}
+
+TEST(GemmMicrokernels, Bf16Avx512Fp32Fallback) {
+  if (!avx512_ok()) GTEST_SKIP() << "CPU lacks AVX-512F/BW/VL/DQ";
+  check_bf16_kernel(g::gemm_bf16_f32_12x32c2_avx512, g::kF32FallbackMaxRows, 1, "bf16_12x32c2_avx512");
+}
+
+TEST(GemmMicrokernels, Bf16Amx) {
+  if (!g::amx_request_permission()) GTEST_SKIP() << "no AMX-BF16/INT8 on this CPU or XTILEDATA permission denied";
+  check_bf16_kernel(g::gemm_bf16_f32_32x32_amx, g::kAmxRows, 16, "bf16_32x32_amx");
+}
+
+// A PanelSource that decodes by packing from the dense weights on every call, like a real producer.
+struct DecodingBf16Source {
+  const float* w;
+  int64_t N, K, Kp;
+  static g::PanelBlock get(const void* ctx, int64_t n0, int64_t nc, int64_t k0, int64_t kc, void* buf) {
+    const auto* s = static_cast<const DecodingBf16Source*>(ctx);
+    auto* out = static_cast<uint16_t*>(buf);
+    for (int64_t j = 0; j < nc; j += 32)
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t n = 0; n < 32; ++n) {
+          const int64_t gn = n0 + j + n, gk = k0 + k;
+          const float v = gn < s->N && gk < s->K ? s->w[gn * s->K + gk] : 0.f;
+          out[j * kc + g::bf16_panel_offset(n, k)] = incq::float_to_bf16(v);
+        }
+    return {buf, kc * 32 * 2};
+  }
+};
+
+void check_bf16_driver(g::GemmTier tier) {
+  struct Shape { int64_t M, N, K; };
+  const Shape shapes[] = {{1, 45, 130}, {3, 100, 64}, {33, 300, 600}, {512, 96, 96}, {70, 33, 1000}};
+  for (const Shape& sh : shapes)
+    for (int threads : {1, 3})
+      for (bool decoding : {false, true}) {
+        const Bf16Case c = make_bf16_case(sh.M, sh.N, sh.K, uint32_t(sh.M + sh.N + sh.K));
+        g::PackedPanels packed{c.panels.data(), c.Kp, 2};
+        DecodingBf16Source dec{c.w.data(), sh.N, sh.K, c.Kp};
+        g::Bf16Gemm gm;
+        gm.M = sh.M;
+        gm.N = sh.N;
+        gm.K = sh.K;
+        gm.a = c.a.data();
+        gm.b = decoding ? g::PanelSource{DecodingBf16Source::get, &dec} : g::resident_panels(&packed);
+        std::vector<float> C(size_t(sh.M * sh.N), -1.f);
+        gm.c = C.data();
+        gm.ldc = sh.N;
+        gm.tier = tier;
+        gm.blocking.kc = 64;  // several K steps even at small K
+        const incq_exec ex = make_exec(threads);
+        std::vector<char> scratch(g::gemm_bf16_scratch_bytes(gm, g::gemm_threads(&ex)));
+        g::gemm_bf16_f32(gm, &ex, scratch.data(), scratch.size());
+        expect_close(c.want, c.mag, C.data(), sh.M, sh.N, sh.N, 4e-6,
+                     std::string("driver ") + g::gemm_tier_name(tier) + " M=" + std::to_string(sh.M) +
+                         " threads=" + std::to_string(threads) + " decoding=" + std::to_string(decoding));
+      }
+}
+
+TEST(GemmDriver, Bf16AllTiers) {
+  if (!avx512_ok()) GTEST_SKIP() << "CPU lacks AVX-512";
+  check_bf16_driver(g::GemmTier::kAvx512Fp32);
+  if (has_bf16()) check_bf16_driver(g::GemmTier::kAvx512Bf16);
+  if (g::amx_request_permission()) check_bf16_driver(g::GemmTier::kAmx);
+}
+
+// ------------------------------------------------------------------ int8
+
+struct Qu8Case {
+  int64_t M, N, K, group, Kp, groups;
+  std::vector<uint8_t> a;
+  std::vector<float> a_scale;
+  std::vector<int32_t> gsum;
+  std::vector<int8_t> w, panels;  // w: [N][K]
+  std::vector<float> ws, wz, comp;
+  std::vector<double> want, mag;
+};
+
+Qu8Case make_qu8_case(int64_t M, int64_t N, int64_t K, int64_t group, bool zeros, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Qu8Case c;
+  c.M = M, c.N = N, c.K = K, c.group = group;
+  c.Kp = g::s8_padded_k(K, group);
+  c.groups = group >= K ? 1 : K / group;
+  const int64_t G = K / c.groups;
+  auto x = random_floats(size_t(M * K), rng, -3.f, 3.f);
+  if (M > 2) std::fill(x.begin() + K, x.begin() + 2 * K, 0.f);
+  c.a.assign(size_t(M * c.Kp), 7);
+  c.a_scale.resize(size_t(M));
+  c.gsum.resize(size_t(M * c.groups));
+  g::prepare_a_u8_from_f32_avx512(x.data(), K, 0, M, K, c.Kp, c.a.data(), c.a_scale.data(), G,
+                                  c.gsum.data());
+  // The codes must be the reference quantizer's, bit for bit.
+  std::vector<int8_t> q(static_cast<size_t>(K));
+  for (int64_t m = 0; m < M; ++m) {
+    const float s = incq::inc_cpu::quantize_row_int8(x.data() + m * K, K, q.data());
+    EXPECT_EQ(s, c.a_scale[m]);
+    for (int64_t k = 0; k < K; ++k) EXPECT_EQ(int(q[k]) + 128, int(c.a[m * c.Kp + k])) << m << "," << k;
+    for (int64_t k = K; k < c.Kp; ++k) EXPECT_EQ(c.a[m * c.Kp + k], 128);
+  }
+  std::uniform_int_distribution<int> wd(-128, 127), zd(-20, 20);
+  c.w.resize(size_t(N * K));
+  for (auto& v : c.w) v = int8_t(wd(rng));
+  c.ws = random_floats(size_t(c.groups * N), rng, -0.05f, 0.05f);  // negative scales included
+  c.wz.assign(size_t(c.groups * N), 0.f);
+  std::vector<int> z(size_t(c.groups * N), 0);
+  if (zeros)
+    for (size_t i = 0; i < z.size(); ++i) {
+      z[i] = zd(rng);
+      c.wz[i] = c.ws[i] * float(z[i]);
+    }
+  c.panels.resize(size_t(g::padded_cols(N) * c.Kp));
+  g::pack_s8_panels(c.w.data(), N, K, K, c.Kp, c.panels.data());
+  c.comp.resize(size_t(N));
+  g::compute_shift_compensation(c.w.data(), N, K, K, group, c.ws.data(), N, c.comp.data());
+  c.want.assign(size_t(M * N), 0.0);
+  c.mag.assign(size_t(M * N), 0.0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t gi = 0; gi < c.groups; ++gi) {
+        int64_t dot = 0, absdot = 0;
+        for (int64_t k = gi * G; k < (gi + 1) * G; ++k) {
+          const int64_t qa = int64_t(c.a[m * c.Kp + k]) - 128;
+          dot += qa * (c.w[n * K + k] - z[gi * N + n]);
+          absdot += std::abs(qa) * (128 + 128);  // includes the +128 shift the kernel cancels
+        }
+        c.want[m * N + n] += double(c.a_scale[m]) * double(c.ws[gi * N + n]) * double(dot);
+        c.mag[m * N + n] += std::fabs(double(c.a_scale[m]) * double(c.ws[gi * N + n])) * double(absdot + 128 * 128 * G);
+      }
+  return c;
+}
+
+using Qu8Kernel = void (*)(const g::Qu8TileArgs&);
+
+struct Qu8Shape { int64_t K, group; bool zeros; };
+const Qu8Shape kQu8Shapes[] = {{64, 32, false}, {128, 64, true}, {256, 128, false}, {256, 128, true},
+                               {192, 96, true}, {160, 160, false}, {100, 100, true}, {4, 4, true},
+                               {36, 12, false}};
+
+void check_qu8_kernel(Qu8Kernel kernel, bool amx) {
+  const int64_t Ms[] = {1, 2, 3, 7, 12, 16, 33};
+  const int64_t Ns[] = {1, 17, 32, 45};
+  for (const Qu8Shape& sh : kQu8Shapes)
+    for (int64_t M : Ms)
+      for (int64_t N : Ns)
+        for (bool acc : {false, true}) {
+          if (amx && M % 16 != 0) continue;
+          const Qu8Case c = make_qu8_case(M, N, sh.K, sh.group, sh.zeros, uint32_t(M * 7 + N + sh.K));
+          const int64_t ldc = N + 5;
+          std::vector<float> C(size_t(M * ldc), 0.25f);
+          const bool single = c.groups == 1;
+          const int64_t max_rows = amx ? g::kAmxRows : single ? g::kQu8OneGroupMaxRows : g::kQu8MaxRows;
+          for (int64_t n0 = 0; n0 < N; n0 += 32)
+            for (int64_t m0 = 0; m0 < M;) {
+              g::Qu8TileArgs t{};
+              t.mr = std::min(max_rows, M - m0);
+              t.nr = std::min<int64_t>(32, N - n0);
+              t.kc = c.Kp;
+              t.group = single ? c.Kp : sh.group;
+              t.a = c.a.data() + m0 * c.Kp;
+              t.lda = c.Kp;
+              t.a_scale = c.a_scale.data() + m0;
+              t.a_group_sum = c.gsum.data() + m0 * c.groups;
+              t.ld_group_sum = c.groups;
+              t.b = c.panels.data() + (n0 / 32) * 32 * c.Kp;
+              t.w_scale = c.ws.data() + n0;
+              t.w_zero_scale = sh.zeros ? c.wz.data() + n0 : nullptr;
+              t.ws_group_stride = single ? 0 : N;
+              t.comp = c.comp.data() + n0;
+              t.c = C.data() + m0 * ldc + n0;
+              t.ldc = ldc;
+              t.accumulate = acc;
+              kernel(t);
+              m0 += t.mr;
+            }
+          std::vector<double> want = c.want;
+          if (acc)
+            for (auto& v : want) v += 0.25;
+          const std::string what = std::string(amx ? "amx" : "vnni") + " M=" + std::to_string(M) + " N=" +
+                                   std::to_string(N) + " K=" + std::to_string(sh.K) + " G=" +
+                                   std::to_string(sh.group) + " zeros=" + std::to_string(sh.zeros);
+          expect_close(want, c.mag, C.data(), M, N, ldc, 1e-6, what);
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = N; n < ldc; ++n) ASSERT_EQ(C[m * ldc + n], 0.25f) << what;
+        }
+}
+
+TEST(GemmMicrokernels, Qu8Avx512Vnni) {
+  if (!avx512_ok() || !has_vnni()) GTEST_SKIP() << "CPU lacks AVX512-VNNI";
+  check_qu8_kernel(g::gemm_qu8_f32_qc8w_6x32c4_avx512vnni, false);
+}
+
+TEST(GemmMicrokernels, Qu8Amx) {
+  if (!g::amx_request_permission()) GTEST_SKIP() << "no AMX-BF16/INT8 on this CPU or XTILEDATA permission denied";
+  check_qu8_kernel(g::gemm_qu8_f32_qc8w_32x32_amx, true);
+}
+
+void check_qu8_driver(g::GemmTier tier) {
+  struct Shape { int64_t M, N, K, group; bool zeros; };
+  const Shape shapes[] = {{1, 45, 256, 32, true}, {3, 100, 256, 128, false}, {33, 300, 384, 64, true},
+                          {512, 64, 128, 128, true}, {70, 33, 1000, 1000, true}, {40, 70, 576, 576, false}};
+  for (const Shape& sh : shapes)
+    for (int threads : {1, 3}) {
+      const Qu8Case c = make_qu8_case(sh.M, sh.N, sh.K, sh.group, sh.zeros, uint32_t(sh.M * 3 + sh.K));
+      g::PackedPanels packed{c.panels.data(), c.Kp, 1};
+      g::Qu8Gemm gm;
+      gm.M = sh.M;
+      gm.N = sh.N;
+      gm.K = sh.K;
+      gm.group = sh.group;
+      gm.a = c.a.data();
+      gm.a_scale = c.a_scale.data();
+      gm.a_group_sum = c.gsum.data();
+      gm.b = g::resident_panels(&packed);
+      gm.w_scale = c.ws.data();
+      gm.w_zero_scale = sh.zeros ? c.wz.data() : nullptr;
+      gm.ldws = sh.N;
+      gm.comp = c.comp.data();
+      std::vector<float> C(size_t(sh.M * sh.N), -1.f);
+      gm.c = C.data();
+      gm.ldc = sh.N;
+      gm.tier = tier;
+      gm.blocking.kc = 128;  // several K steps (of whole groups)
+      const incq_exec ex = make_exec(threads);
+      std::vector<char> scratch(g::gemm_qu8_scratch_bytes(gm, g::gemm_threads(&ex)));
+      g::gemm_qu8_f32(gm, &ex, scratch.data(), scratch.size());
+      expect_close(c.want, c.mag, C.data(), sh.M, sh.N, sh.N, 2e-6,
+                   std::string("driver ") + g::gemm_tier_name(tier) + " M=" + std::to_string(sh.M) +
+                       " K=" + std::to_string(sh.K) + " G=" + std::to_string(sh.group) +
+                       " threads=" + std::to_string(threads));
+    }
+}
+
+TEST(GemmDriver, Qu8AllTiers) {
+  if (!avx512_ok() || !has_vnni()) GTEST_SKIP() << "CPU lacks AVX512-VNNI";
+  check_qu8_driver(g::GemmTier::kAvx512Vnni);
+  if (g::amx_request_permission()) check_qu8_driver(g::GemmTier::kAmx);
+}
+
+TEST(GemmDriver, Int8PaddingRules) {
+  EXPECT_EQ(g::s8_padded_k(100, 100), 128);
+  EXPECT_EQ(g::s8_padded_k(256, 128), 256);
+  EXPECT_EQ(g::s8_padded_k(256, 6), 0);   // group does not divide K
+  EXPECT_EQ(g::s8_padded_k(60, 30), 0);   // group not a multiple of 4
+}
+
+}  // namespace
