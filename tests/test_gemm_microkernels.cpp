@@ -212,96 +212,111 @@ TEST(GemmDriver, Bf16AllTiers) {
 // ------------------------------------------------------------------ int8
 
 struct Qu8Case {
-  int64_t M, N, K, group, Kp, groups;
-  std::vector<uint8_t> a;
+  int64_t M, N, Kp, groups;
+  std::vector<int64_t> starts;  // [groups + 1]
+  std::vector<int8_t> a;
   std::vector<float> a_scale;
   std::vector<int32_t> gsum;
-  std::vector<int8_t> w, panels;  // w: [N][K]
-  std::vector<float> ws, wz, comp;
+  std::vector<uint8_t> w, panels;  // w: [N][Kp] codes
+  std::vector<float> ws;           // [groups][N]
+  std::vector<int32_t> wz;         // [groups][N]
   std::vector<double> want, mag;
 };
 
-Qu8Case make_qu8_case(int64_t M, int64_t N, int64_t K, int64_t group, bool zeros, uint32_t seed) {
+// Activations: K real rows then zero padding up to Kp (as cpu-int's internal order pads groups).
+Qu8Case make_qu8_case(int64_t M, int64_t N, const std::vector<int64_t>& starts, int64_t K, bool zeros,
+                      int bits, uint32_t seed) {
   std::mt19937 rng(seed);
   Qu8Case c;
-  c.M = M, c.N = N, c.K = K, c.group = group;
-  c.Kp = g::s8_padded_k(K, group);
-  c.groups = group >= K ? 1 : K / group;
-  const int64_t G = K / c.groups;
+  c.M = M, c.N = N, c.starts = starts;
+  c.groups = int64_t(starts.size()) - 1;
+  c.Kp = starts.back();
   auto x = random_floats(size_t(M * K), rng, -3.f, 3.f);
-  if (M > 2) std::fill(x.begin() + K, x.begin() + 2 * K, 0.f);
+  if (M > 2) std::fill(x.begin() + K, x.begin() + 2 * K, 0.f);  // a zero row
   c.a.assign(size_t(M * c.Kp), 7);
   c.a_scale.resize(size_t(M));
   c.gsum.resize(size_t(M * c.groups));
-  g::prepare_a_u8_from_f32_avx512(x.data(), K, 0, M, K, c.Kp, c.a.data(), c.a_scale.data(), G,
-                                  c.gsum.data());
+  g::prepare_a_s8_from_f32_avx512(x.data(), K, 0, M, K, c.Kp, c.a.data(), c.a_scale.data(),
+                                  c.starts.data(), c.groups, c.gsum.data());
   // The codes must be the reference quantizer's, bit for bit.
   std::vector<int8_t> q(static_cast<size_t>(K));
   for (int64_t m = 0; m < M; ++m) {
     const float s = incq::inc_cpu::quantize_row_int8(x.data() + m * K, K, q.data());
     EXPECT_EQ(s, c.a_scale[m]);
-    for (int64_t k = 0; k < K; ++k) EXPECT_EQ(int(q[k]) + 128, int(c.a[m * c.Kp + k])) << m << "," << k;
-    for (int64_t k = K; k < c.Kp; ++k) EXPECT_EQ(c.a[m * c.Kp + k], 128);
+    for (int64_t k = 0; k < K; ++k) EXPECT_EQ(q[k], c.a[m * c.Kp + k]) << m << "," << k;
+    for (int64_t k = K; k < c.Kp; ++k) EXPECT_EQ(c.a[m * c.Kp + k], 0);
   }
-  std::uniform_int_distribution<int> wd(-128, 127), zd(-20, 20);
-  c.w.resize(size_t(N * K));
-  for (auto& v : c.w) v = int8_t(wd(rng));
+  const int qmax = (1 << bits) - 1;
+  std::uniform_int_distribution<int> wd(0, qmax), zd(0, qmax + (bits == 8 ? 1 : 0));
+  c.w.resize(size_t(N * c.Kp));
+  for (auto& v : c.w) v = uint8_t(wd(rng));
   c.ws = random_floats(size_t(c.groups * N), rng, -0.05f, 0.05f);  // negative scales included
-  c.wz.assign(size_t(c.groups * N), 0.f);
-  std::vector<int> z(size_t(c.groups * N), 0);
+  c.wz.assign(size_t(c.groups * N), 0);
   if (zeros)
-    for (size_t i = 0; i < z.size(); ++i) {
-      z[i] = zd(rng);
-      c.wz[i] = c.ws[i] * float(z[i]);
-    }
+    for (auto& z : c.wz) z = zd(rng);
   c.panels.resize(size_t(g::padded_cols(N) * c.Kp));
-  g::pack_s8_panels(c.w.data(), N, K, K, c.Kp, c.panels.data());
-  c.comp.resize(size_t(N));
-  g::compute_shift_compensation(c.w.data(), N, K, K, group, c.ws.data(), N, c.comp.data());
+  g::pack_u8_panels(c.w.data(), N, c.Kp, c.Kp, c.Kp, c.panels.data());
   c.want.assign(size_t(M * N), 0.0);
   c.mag.assign(size_t(M * N), 0.0);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n)
       for (int64_t gi = 0; gi < c.groups; ++gi) {
         int64_t dot = 0, absdot = 0;
-        for (int64_t k = gi * G; k < (gi + 1) * G; ++k) {
-          const int64_t qa = int64_t(c.a[m * c.Kp + k]) - 128;
-          dot += qa * (c.w[n * K + k] - z[gi * N + n]);
-          absdot += std::abs(qa) * (128 + 128);  // includes the +128 shift the kernel cancels
+        for (int64_t k = starts[gi]; k < starts[gi + 1]; ++k) {
+          const int64_t qa = c.a[m * c.Kp + k], qw = int64_t(c.w[n * c.Kp + k]) - c.wz[gi * N + n];
+          dot += qa * qw;
+          absdot += std::abs(qa) * (std::abs(qw) + c.wz[gi * N + n]);  // the kernel sums q, then subtracts
         }
-        c.want[m * N + n] += double(c.a_scale[m]) * double(c.ws[gi * N + n]) * double(dot);
-        c.mag[m * N + n] += std::fabs(double(c.a_scale[m]) * double(c.ws[gi * N + n])) * double(absdot + 128 * 128 * G);
+        const double f = double(c.a_scale[m]) * double(c.ws[gi * N + n]);
+        c.want[m * N + n] += f * double(dot);
+        c.mag[m * N + n] += std::fabs(f) * double(absdot);
       }
   return c;
 }
 
+std::vector<int64_t> uniform_groups(int64_t K, int64_t G) {
+  std::vector<int64_t> s;
+  for (int64_t k = 0; k <= K; k += G) s.push_back(k);
+  return s;
+}
+
 using Qu8Kernel = void (*)(const g::Qu8TileArgs&);
 
-struct Qu8Shape { int64_t K, group; bool zeros; };
-const Qu8Shape kQu8Shapes[] = {{64, 32, false}, {128, 64, true}, {256, 128, false}, {256, 128, true},
-                               {192, 96, true}, {160, 160, false}, {100, 100, true}, {4, 4, true},
-                               {36, 12, false}};
+struct Qu8Shape {
+  std::vector<int64_t> starts;
+  int64_t K;  // real activation rows (<= starts.back(); the rest is padding)
+  bool zeros;
+  int bits;
+};
+const std::vector<Qu8Shape>& qu8_shapes() {
+  static const std::vector<Qu8Shape> shapes = {
+      {uniform_groups(64, 32), 64, false, 4},   {uniform_groups(128, 64), 128, true, 4},
+      {uniform_groups(256, 128), 256, true, 8}, {uniform_groups(192, 96), 192, true, 2},
+      {{0, 192}, 160, false, 4},                {{0, 100}, 100, true, 8},
+      {{0, 4}, 4, true, 3},                     {uniform_groups(36, 12), 36, false, 4},
+      {{0, 32, 96, 100, 164}, 150, true, 4}};  // uneven groups (act-order layouts)
+  return shapes;
+}
 
 void check_qu8_kernel(Qu8Kernel kernel, bool amx) {
   const int64_t Ms[] = {1, 2, 3, 7, 12, 16, 33};
   const int64_t Ns[] = {1, 17, 32, 45};
-  for (const Qu8Shape& sh : kQu8Shapes)
+  for (const Qu8Shape& sh : qu8_shapes())
     for (int64_t M : Ms)
       for (int64_t N : Ns)
         for (bool acc : {false, true}) {
           if (amx && M % 16 != 0) continue;
-          const Qu8Case c = make_qu8_case(M, N, sh.K, sh.group, sh.zeros, uint32_t(M * 7 + N + sh.K));
+          const Qu8Case c = make_qu8_case(M, N, sh.starts, sh.K, sh.zeros, sh.bits, uint32_t(M * 7 + N + sh.K));
           const int64_t ldc = N + 5;
           std::vector<float> C(size_t(M * ldc), 0.25f);
-          const bool single = c.groups == 1;
-          const int64_t max_rows = amx ? g::kAmxRows : single ? g::kQu8OneGroupMaxRows : g::kQu8MaxRows;
+          const int64_t max_rows = amx ? g::kAmxRows : c.groups == 1 ? g::kQu8OneGroupMaxRows : g::kQu8MaxRows;
           for (int64_t n0 = 0; n0 < N; n0 += 32)
             for (int64_t m0 = 0; m0 < M;) {
               g::Qu8TileArgs t{};
               t.mr = std::min(max_rows, M - m0);
               t.nr = std::min<int64_t>(32, N - n0);
-              t.kc = c.Kp;
-              t.group = single ? c.Kp : sh.group;
+              t.groups = c.groups;
+              t.group_start = c.starts.data();
               t.a = c.a.data() + m0 * c.Kp;
               t.lda = c.Kp;
               t.a_scale = c.a_scale.data() + m0;
@@ -309,9 +324,8 @@ void check_qu8_kernel(Qu8Kernel kernel, bool amx) {
               t.ld_group_sum = c.groups;
               t.b = c.panels.data() + (n0 / 32) * 32 * c.Kp;
               t.w_scale = c.ws.data() + n0;
-              t.w_zero_scale = sh.zeros ? c.wz.data() + n0 : nullptr;
-              t.ws_group_stride = single ? 0 : N;
-              t.comp = c.comp.data() + n0;
+              t.w_zero = sh.zeros ? c.wz.data() + n0 : nullptr;
+              t.ws_ld = N;
               t.c = C.data() + m0 * ldc + n0;
               t.ldc = ldc;
               t.accumulate = acc;
@@ -322,8 +336,8 @@ void check_qu8_kernel(Qu8Kernel kernel, bool amx) {
           if (acc)
             for (auto& v : want) v += 0.25;
           const std::string what = std::string(amx ? "amx" : "vnni") + " M=" + std::to_string(M) + " N=" +
-                                   std::to_string(N) + " K=" + std::to_string(sh.K) + " G=" +
-                                   std::to_string(sh.group) + " zeros=" + std::to_string(sh.zeros);
+                                   std::to_string(N) + " K=" + std::to_string(sh.K) + " groups=" +
+                                   std::to_string(c.groups) + " zeros=" + std::to_string(sh.zeros);
           expect_close(want, c.mag, C.data(), M, N, ldc, 1e-6, what);
           for (int64_t m = 0; m < M; ++m)
             for (int64_t n = N; n < ldc; ++n) ASSERT_EQ(C[m * ldc + n], 0.25f) << what;
@@ -340,40 +354,66 @@ TEST(GemmMicrokernels, Qu8Amx) {
   check_qu8_kernel(g::gemm_qu8_f32_qc8w_32x32_amx, true);
 }
 
+// Decodes like cpu-int's producers: one group after another, params into the caller's buffers.
+struct DecodingQu8Source {
+  const Qu8Case* c;
+  static g::Qu8Block get(const void* ctx, int64_t n0, int64_t nc, int64_t g0, int64_t g1, uint8_t* buf,
+                         float* sbuf, int32_t* zbuf) {
+    const Qu8Case& c = *static_cast<const DecodingQu8Source*>(ctx)->c;
+    const int64_t k0 = c.starts[g0], rows = c.starts[g1] - k0;
+    for (int64_t j = 0; j < nc; j += 32)
+      for (int64_t k = 0; k < rows; ++k)
+        for (int64_t n = 0; n < 32; ++n) {
+          const int64_t gn = n0 + j + n;
+          buf[j * rows + g::u8_panel_offset(n, k)] = gn < c.N ? c.w[gn * c.Kp + k0 + k] : 0;
+        }
+    for (int64_t gi = g0; gi < g1; ++gi)
+      for (int64_t n = 0; n < nc; ++n) {
+        const int64_t gn = n0 + n;
+        sbuf[(gi - g0) * nc + n] = gn < c.N ? c.ws[gi * c.N + gn] : 0.f;
+        zbuf[(gi - g0) * nc + n] = gn < c.N ? c.wz[gi * c.N + gn] : 0;
+      }
+    return {buf, rows * 32, sbuf, zbuf, nc};
+  }
+};
+
 void check_qu8_driver(g::GemmTier tier) {
-  struct Shape { int64_t M, N, K, group; bool zeros; };
-  const Shape shapes[] = {{1, 45, 256, 32, true}, {3, 100, 256, 128, false}, {33, 300, 384, 64, true},
-                          {512, 64, 128, 128, true}, {70, 33, 1000, 1000, true}, {40, 70, 576, 576, false}};
+  struct Shape { int64_t M, N; std::vector<int64_t> starts; int64_t K; bool zeros; };
+  const Shape shapes[] = {{1, 45, uniform_groups(256, 32), 256, true},
+                          {3, 100, uniform_groups(256, 128), 256, false},
+                          {33, 300, uniform_groups(384, 64), 384, true},
+                          {512, 64, uniform_groups(128, 128), 128, true},
+                          {70, 33, {0, 1024}, 1000, true},
+                          {40, 70, {0, 32, 96, 100, 164, 400}, 390, true}};
   for (const Shape& sh : shapes)
-    for (int threads : {1, 3}) {
-      const Qu8Case c = make_qu8_case(sh.M, sh.N, sh.K, sh.group, sh.zeros, uint32_t(sh.M * 3 + sh.K));
-      g::PackedPanels packed{c.panels.data(), c.Kp, 1};
-      g::Qu8Gemm gm;
-      gm.M = sh.M;
-      gm.N = sh.N;
-      gm.K = sh.K;
-      gm.group = sh.group;
-      gm.a = c.a.data();
-      gm.a_scale = c.a_scale.data();
-      gm.a_group_sum = c.gsum.data();
-      gm.b = g::resident_panels(&packed);
-      gm.w_scale = c.ws.data();
-      gm.w_zero_scale = sh.zeros ? c.wz.data() : nullptr;
-      gm.ldws = sh.N;
-      gm.comp = c.comp.data();
-      std::vector<float> C(size_t(sh.M * sh.N), -1.f);
-      gm.c = C.data();
-      gm.ldc = sh.N;
-      gm.tier = tier;
-      gm.blocking.kc = 128;  // several K steps (of whole groups)
-      const incq_exec ex = make_exec(threads);
-      std::vector<char> scratch(g::gemm_qu8_scratch_bytes(gm, g::gemm_threads(&ex)));
-      g::gemm_qu8_f32(gm, &ex, scratch.data(), scratch.size());
-      expect_close(c.want, c.mag, C.data(), sh.M, sh.N, sh.N, 2e-6,
-                   std::string("driver ") + g::gemm_tier_name(tier) + " M=" + std::to_string(sh.M) +
-                       " K=" + std::to_string(sh.K) + " G=" + std::to_string(sh.group) +
-                       " threads=" + std::to_string(threads));
-    }
+    for (int threads : {1, 3})
+      for (bool decoding : {false, true}) {
+        const Qu8Case c = make_qu8_case(sh.M, sh.N, sh.starts, sh.K, sh.zeros, 4, uint32_t(sh.M * 3 + sh.K));
+        g::PackedQu8 packed{c.panels.data(), c.Kp, c.starts.data(), c.ws.data(),
+                            sh.zeros ? c.wz.data() : nullptr, sh.N};
+        DecodingQu8Source dec{&c};
+        g::Qu8Gemm gm;
+        gm.M = sh.M;
+        gm.N = sh.N;
+        gm.num_groups = c.groups;
+        gm.group_start = c.starts.data();
+        gm.a = c.a.data();
+        gm.a_scale = c.a_scale.data();
+        gm.a_group_sum = c.gsum.data();
+        gm.b = decoding ? g::Qu8PanelSource{DecodingQu8Source::get, &dec} : g::resident_qu8_panels(&packed);
+        std::vector<float> C(size_t(sh.M * sh.N), -1.f);
+        gm.c = C.data();
+        gm.ldc = sh.N;
+        gm.tier = tier;
+        gm.blocking.kc = 128;  // several K steps
+        const incq_exec ex = make_exec(threads);
+        std::vector<char> scratch(g::gemm_qu8_scratch_bytes(gm, g::gemm_threads(&ex)));
+        g::gemm_qu8_f32(gm, &ex, scratch.data(), scratch.size());
+        expect_close(c.want, c.mag, C.data(), sh.M, sh.N, sh.N, 2e-6,
+                     std::string("driver ") + g::gemm_tier_name(tier) + " M=" + std::to_string(sh.M) +
+                         " K=" + std::to_string(sh.K) + " groups=" + std::to_string(c.groups) +
+                         " threads=" + std::to_string(threads) + " decoding=" + std::to_string(decoding));
+      }
 }
 
 TEST(GemmDriver, Qu8AllTiers) {
@@ -382,11 +422,14 @@ TEST(GemmDriver, Qu8AllTiers) {
   if (g::amx_request_permission()) check_qu8_driver(g::GemmTier::kAmx);
 }
 
-TEST(GemmDriver, Int8PaddingRules) {
-  EXPECT_EQ(g::s8_padded_k(100, 100), 128);
-  EXPECT_EQ(g::s8_padded_k(256, 128), 256);
-  EXPECT_EQ(g::s8_padded_k(256, 6), 0);   // group does not divide K
-  EXPECT_EQ(g::s8_padded_k(60, 30), 0);   // group not a multiple of 4
+TEST(GemmDriver, Qu8GroupValidation) {
+  const int64_t ok[] = {0, 32, 36, 100};
+  const int64_t odd[] = {0, 32, 34};
+  const int64_t empty[] = {0, 32, 32};
+  EXPECT_EQ(g::qu8_groups_error(ok, 3), nullptr);
+  EXPECT_NE(g::qu8_groups_error(odd, 2), nullptr);
+  EXPECT_NE(g::qu8_groups_error(empty, 2), nullptr);
+  EXPECT_NE(g::qu8_groups_error(ok + 1, 2), nullptr);  // must start at row 0
 }
 
 }  // namespace

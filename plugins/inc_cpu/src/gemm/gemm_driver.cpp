@@ -164,48 +164,59 @@ void gemm_bf16_f32(const Bf16Gemm& g, const incq_exec* exec, void* scratch, size
 
 // ------------------------------------------------------------------ int8
 
-int64_t s8_padded_k(int64_t K, int64_t group) {
-  if (K <= 0) return 0;
-  if (group <= 0 || group >= K) return round_up(K, kS8KAlign);
-  if (K % group != 0 || group % 4 != 0) return 0;
-  return K;
+const char* qu8_groups_error(const int64_t* group_start, int64_t num_groups) {
+  if (num_groups <= 0 || group_start == nullptr || group_start[0] != 0) return "no groups starting at row 0";
+  for (int64_t g = 0; g < num_groups; ++g) {
+    const int64_t len = group_start[g + 1] - group_start[g];
+    if (len <= 0 || len % 4 != 0) return "a group length is not a positive multiple of 4";
+  }
+  return nullptr;
 }
 
 namespace {
 
-bool one_group(const Qu8Gemm& g) { return g.group <= 0 || g.group >= g.K; }
-
-int64_t qu8_kc(const Qu8Gemm& g) {
-  const int64_t Kp = s8_padded_k(g.K, g.group);
-  const int64_t want = g.blocking.kc > 0 ? g.blocking.kc : 512;
-  if (one_group(g)) return std::min(Kp, round_up(want, kS8KAlign));
-  return std::min(Kp, g.group * std::max<int64_t>(1, want / g.group));
+// End of the K step starting at group g0: whole groups, about `want` rows, at least one group.
+int64_t step_end(const Qu8Gemm& g, int64_t g0, int64_t want) {
+  int64_t g1 = g0 + 1;
+  while (g1 < g.num_groups && g.group_start[g1 + 1] - g.group_start[g0] <= want) ++g1;
+  return g1;
 }
 
-void qu8_rows(const Qu8Gemm& g, int64_t m0, int64_t m1, int64_t lda, int64_t k0, int64_t kc,
-              const int8_t* panel, int64_t n0, bool first) {
-  const bool single = one_group(g);
-  const int64_t groups = single ? 1 : g.K / g.group;
+int64_t qu8_want(const Qu8Gemm& g) { return g.blocking.kc > 0 ? g.blocking.kc : 512; }
+
+// Largest rows / groups of any K step (sizes the decode buffers).
+void qu8_step_max(const Qu8Gemm& g, int64_t* rows, int64_t* groups) {
+  *rows = *groups = 0;
+  for (int64_t g0 = 0; g0 < g.num_groups;) {
+    const int64_t g1 = step_end(g, g0, qu8_want(g));
+    *rows = std::max(*rows, g.group_start[g1] - g.group_start[g0]);
+    *groups = std::max(*groups, g1 - g0);
+    g0 = g1;
+  }
+}
+
+// Row tiles over [m0, m1) for one 32-column panel (block-local column j) of one K step.
+void qu8_rows(const Qu8Gemm& g, int64_t m0, int64_t m1, int64_t g0, int64_t g1, const int64_t* rel_start,
+              const Qu8Block& blk, int64_t n0, int64_t j, bool first) {
+  const int64_t Kp = g.group_start[g.num_groups];
   Qu8TileArgs t{};
-  t.nr = std::min<int64_t>(kPanelCols, g.N - n0);
-  t.kc = kc;
-  t.group = single ? kc : g.group;
-  t.lda = lda;
-  t.ld_group_sum = groups;
-  t.b = panel;
-  t.ws_group_stride = single ? 0 : g.ldws;
-  const int64_t g0 = single ? 0 : k0 / g.group;
-  t.w_scale = g.w_scale + g0 * g.ldws + n0;
-  // Per channel, the zero term uses the whole row's sum: add it once, with the first K step.
-  t.w_zero_scale = g.w_zero_scale == nullptr || (single && !first) ? nullptr : g.w_zero_scale + g0 * g.ldws + n0;
-  t.comp = first ? g.comp + n0 : nullptr;
+  t.nr = std::min<int64_t>(kPanelCols, g.N - n0 - j);
+  t.groups = g1 - g0;
+  t.group_start = rel_start;
+  t.lda = Kp;
+  t.ld_group_sum = g.num_groups;
+  t.b = blk.data + (j / kPanelCols) * blk.panel_stride;
+  t.w_scale = blk.scale + j;
+  t.w_zero = blk.zero != nullptr ? blk.zero + j : nullptr;
+  t.ws_ld = blk.ld;
   t.ldc = g.ldc;
   t.accumulate = g.accumulate || !first;
+  const int64_t k0 = g.group_start[g0];
   auto set_rows = [&](int64_t m) {
-    t.a = g.a + m * lda + k0;
+    t.a = g.a + m * Kp + k0;
     t.a_scale = g.a_scale + m;
-    t.a_group_sum = g.a_group_sum != nullptr ? g.a_group_sum + m * groups + g0 : nullptr;
-    t.c = g.c + m * g.ldc + n0;
+    t.a_group_sum = g.a_group_sum != nullptr ? g.a_group_sum + m * g.num_groups + g0 : nullptr;
+    t.c = g.c + m * g.ldc + n0 + j;
   };
   int64_t m = m0;
   if (g.tier == GemmTier::kAmx) {
@@ -215,7 +226,7 @@ void qu8_rows(const Qu8Gemm& g, int64_t m0, int64_t m1, int64_t lda, int64_t k0,
       gemm_qu8_f32_qc8w_32x32_amx(t);
     }
   }
-  const int64_t max_rows = t.group == kc ? kQu8OneGroupMaxRows : kQu8MaxRows;
+  const int64_t max_rows = t.groups == 1 ? kQu8OneGroupMaxRows : kQu8MaxRows;
   for (; m < m1; m += t.mr) {
     t.mr = std::min(max_rows, m1 - m);
     set_rows(m);
@@ -227,49 +238,43 @@ void qu8_rows(const Qu8Gemm& g, int64_t m0, int64_t m1, int64_t lda, int64_t k0,
 
 size_t gemm_qu8_scratch_bytes(const Qu8Gemm& g, int threads) {
   const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 12);
-  return static_cast<size_t>(s.items) * slot_bytes(s.nc, qu8_kc(g), 1) + kSlotAlign;
+  int64_t rows, groups;
+  qu8_step_max(g, &rows, &groups);
+  const size_t per_item = slot_bytes(s.nc, rows, 1) + 2 * slot_bytes(s.nc, groups, 4) +
+                          slot_bytes(groups + 1, 1, 8);
+  return static_cast<size_t>(s.items) * per_item + kSlotAlign;
 }
 
 void gemm_qu8_f32(const Qu8Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes) {
   if (g.M <= 0 || g.N <= 0) return;
   const int threads = gemm_threads(exec);
   const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 12);
-  const int64_t Kp = s8_padded_k(g.K, g.group);
-  const int64_t kc = qu8_kc(g);
-  const size_t slot = slot_bytes(s.nc, kc, 1);
+  int64_t rows, groups;
+  qu8_step_max(g, &rows, &groups);
+  const size_t panel_bytes = slot_bytes(s.nc, rows, 1), param_bytes = slot_bytes(s.nc, groups, 4);
+  const size_t per_item = panel_bytes + 2 * param_bytes + slot_bytes(groups + 1, 1, 8);
   char* base = reinterpret_cast<char*>(round_up(reinterpret_cast<intptr_t>(scratch), kSlotAlign));
-  (void)scratch_bytes;
+  (void)scratch_bytes;  // sized by gemm_qu8_scratch_bytes for the same exec
   const int64_t blocks = s.nb * s.mb;
   auto body = [&](int64_t item) {
-    auto* buf = reinterpret_cast<int8_t*>(base + item * slot);
+    char* slot = base + item * per_item;
+    auto* buf = reinterpret_cast<uint8_t*>(slot);
+    auto* sbuf = reinterpret_cast<float*>(slot + panel_bytes);
+    auto* zbuf = reinterpret_cast<int32_t*>(slot + panel_bytes + param_bytes);
+    auto* rel = reinterpret_cast<int64_t*>(slot + panel_bytes + 2 * param_bytes);
     for (int64_t blk = item * blocks / s.items; blk < (item + 1) * blocks / s.items; ++blk) {
       const int64_t n0 = (blk / s.mb) * s.nc, m0 = (blk % s.mb) * s.mc;
       const int64_t nc = std::min(s.nc, padded_cols(g.N) - n0), m1 = std::min(g.M, m0 + s.mc);
-      for (int64_t k0 = 0; k0 < Kp; k0 += kc) {
-        const int64_t kcur = std::min(kc, Kp - k0);
-        const PanelBlock pb = g.b.get(g.b.ctx, n0, nc, k0, kcur, buf);
-        for (int64_t j = 0; j < nc; j += kPanelCols) {
-          const auto* panel = static_cast<const int8_t*>(pb.data) + (j / kPanelCols) * pb.panel_stride;
-          qu8_rows(g, m0, m1, Kp, k0, kcur, panel, n0 + j, k0 == 0);
-        }
+      for (int64_t g0 = 0; g0 < g.num_groups;) {
+        const int64_t g1 = step_end(g, g0, qu8_want(g));
+        for (int64_t i = g0; i <= g1; ++i) rel[i - g0] = g.group_start[i] - g.group_start[g0];
+        const Qu8Block pb = g.b.get(g.b.ctx, n0, nc, g0, g1, buf, sbuf, zbuf);
+        for (int64_t j = 0; j < nc; j += kPanelCols) qu8_rows(g, m0, m1, g0, g1, rel, pb, n0, j, g0 == 0);
+        g0 = g1;
       }
     }
   };
   run_items(exec, s.items, body);
-}
-
-void compute_shift_compensation(const int8_t* w, int64_t N, int64_t K, int64_t ldw, int64_t group,
-                                const float* w_scale, int64_t ldws, float* comp) {
-  const int64_t G = group <= 0 || group >= K ? K : group;
-  for (int64_t n = 0; n < N; ++n) {
-    double total = 0;
-    for (int64_t g0 = 0; g0 < K; g0 += G) {
-      int64_t sum = 0;
-      for (int64_t k = g0; k < std::min(K, g0 + G); ++k) sum += w[n * ldw + k];
-      total += double(w_scale[(g0 / G) * ldws + n]) * double(sum);
-    }
-    comp[n] = float(128.0 * total);
-  }
 }
 
 }  // namespace incq::inc_cpu::gemm

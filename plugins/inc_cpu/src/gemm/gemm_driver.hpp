@@ -42,33 +42,27 @@ struct Bf16Gemm {
 size_t gemm_bf16_scratch_bytes(const Bf16Gemm& g, int threads);
 void gemm_bf16_f32(const Bf16Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes);
 
-// K padding of int8 rows and panels: per-channel (group == K) pads to 64; with several groups K must
-// be a multiple of the group and the group a multiple of 4 (then no padding). 0 = unsupported.
-int64_t s8_padded_k(int64_t K, int64_t group);
-
+// int8 (weights as u8 codes with per-group scale/zero, activations as per-row s8 codes). Groups are
+// consecutive row ranges of any length that is a multiple of 4 (per channel: one group); each K step
+// covers whole groups, about blocking.kc rows.
 struct Qu8Gemm {
-  int64_t M = 0, N = 0, K = 0;
-  int64_t group = 0;                 // K group of the weight scales (== K: per channel)
-  const uint8_t* a = nullptr;        // [M][s8_padded_k], from prepare_a_u8_from_f32_avx512
-  const float* a_scale = nullptr;    // [M]
-  const int32_t* a_group_sum = nullptr;  // [M][K/group], needed with w_zero_scale
-  PanelSource b{};                   // s8 quad panels
-  const float* w_scale = nullptr;    // [K/group][ldws]
-  const float* w_zero_scale = nullptr;  // [K/group][ldws] = scale * zero, or null
-  int64_t ldws = 0;
-  const float* comp = nullptr;       // [N] = 128 * sum_g w_scale[g][n] * sum_{k in g} b[k][n]
+  int64_t M = 0, N = 0;
+  int64_t num_groups = 0;
+  const int64_t* group_start = nullptr;  // [num_groups + 1]; Kp = group_start[num_groups]
+  const int8_t* a = nullptr;             // [M][Kp], from prepare_a_s8_from_f32_avx512
+  const float* a_scale = nullptr;        // [M]
+  const int32_t* a_group_sum = nullptr;  // [M][num_groups]; required when the source has zeros
+  Qu8PanelSource b{};
   float* c = nullptr;
   int64_t ldc = 0;
   bool accumulate = false;
-  GemmTier tier = GemmTier::kNone;   // kAmx or kAvx512Vnni
+  GemmTier tier = GemmTier::kNone;  // kAmx or kAvx512Vnni
   GemmBlocking blocking{};
 };
+// Null when the groups are usable (every length a positive multiple of 4), else what is wrong.
+const char* qu8_groups_error(const int64_t* group_start, int64_t num_groups);
 size_t gemm_qu8_scratch_bytes(const Qu8Gemm& g, int threads);
 void gemm_qu8_f32(const Qu8Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes);
-
-// comp[n] for Qu8Gemm from s8 weights w[n][k] (row stride ldw) and their scales.
-void compute_shift_compensation(const int8_t* w, int64_t N, int64_t K, int64_t ldw, int64_t group,
-                                const float* w_scale, int64_t ldws, float* comp);
 
 // Threads the drivers use for an exec (1 without a pool).
 int gemm_threads(const incq_exec* exec);

@@ -41,37 +41,34 @@ void prepare_a_bf16_from_bf16_avx512(const uint16_t* x, int64_t ldx, int64_t m0,
   }
 }
 
-void prepare_a_u8_from_f32_avx512(const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t K,
-                                  int64_t Kp, uint8_t* out, float* a_scale, int64_t group,
-                                  int32_t* group_sum) {
-  const int64_t groups = (K + group - 1) / group;
+void prepare_a_s8_from_f32_avx512(const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t K,
+                                  int64_t Kp, int8_t* out, float* a_scale, const int64_t* group_start,
+                                  int64_t num_groups, int32_t* group_sum) {
   for (int64_t m = m0; m < m1; ++m) {
     const float* xr = x + m * ldx;
-    uint8_t* o = out + m * Kp;
+    int8_t* o = out + m * Kp;
     __m512 amax = _mm512_setzero_ps();
     for (int64_t k = 0; k < K; k += 16)
       amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail_mask(K - k), xr + k)));
     const float s = _mm512_reduce_max_ps(amax) / 127.0f;
     a_scale[m] = s;
     if (s == 0.0f) {
-      std::memset(o, 128, static_cast<size_t>(Kp));
-      if (group_sum != nullptr) std::memset(group_sum + m * groups, 0, static_cast<size_t>(groups) * 4);
-      continue;
-    }
-    const __m512 vs = _mm512_set1_ps(s);
-    for (int64_t k = 0; k < Kp; k += 16) {
-      const __mmask16 mk = k < K ? tail_mask(K - k) : 0;
-      // Division, not a reciprocal multiply, so codes match the scalar reference bit for bit.
-      __m512i q = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_maskz_loadu_ps(mk, xr + k), vs));
-      q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(-128)), _mm512_set1_epi32(127));
-      q = _mm512_add_epi32(q, _mm512_set1_epi32(128));
-      _mm_mask_storeu_epi8(o + k, tail_mask(Kp - k), _mm512_cvtepi32_epi8(q));
+      std::memset(o, 0, static_cast<size_t>(Kp));
+    } else {
+      const __m512 vs = _mm512_set1_ps(s);
+      for (int64_t k = 0; k < Kp; k += 16) {
+        const __mmask16 mk = k < K ? tail_mask(K - k) : 0;
+        // Division, not a reciprocal multiply, so codes match the scalar reference bit for bit.
+        __m512i q = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_maskz_loadu_ps(mk, xr + k), vs));
+        q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(-128)), _mm512_set1_epi32(127));
+        _mm_mask_storeu_epi8(o + k, tail_mask(Kp - k), _mm512_cvtepi32_epi8(q));
+      }
     }
     if (group_sum != nullptr) {
-      for (int64_t g = 0; g < groups; ++g) {
+      for (int64_t g = 0; g < num_groups; ++g) {
         int32_t sum = 0;
-        for (int64_t k = g * group; k < std::min(K, (g + 1) * group); ++k) sum += int32_t(o[k]) - 128;
-        group_sum[m * groups + g] = sum;
+        for (int64_t k = group_start[g]; k < std::min(Kp, group_start[g + 1]); ++k) sum += o[k];
+        group_sum[m * num_groups + g] = sum;
       }
     }
   }

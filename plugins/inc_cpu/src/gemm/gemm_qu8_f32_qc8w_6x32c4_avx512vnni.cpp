@@ -1,8 +1,8 @@
-// u8 x s8 -> int32 -> fp32 GEMM tile with vpdpbusd. Integer sums are exact inside a K group; each
-// group is then scaled by its per-column weight scale into fp32 accumulators (the per-row activation
-// scale is applied once at the end, it does not depend on the group). With groups, the tile keeps
-// 2*MR int32 + 2*MR fp32 accumulators (MR <= 6); with one group per call (per-channel scales, or
-// kc == group) the fp32 set is not needed and MR goes to 12.
+// s8 activations x u8 weight codes -> int32 -> fp32 GEMM tile with vpdpbusd (its unsigned operand is
+// the weight panel, the signed one the broadcast activation quad). Integer sums are exact inside a K
+// group; each group then enters fp32 accumulators as (acc - zero * sum(a)) * scale; the per-row
+// activation scale is applied once at the end. With several groups the tile keeps 2*MR int32 + 2*MR
+// fp32 accumulators (MR <= 6); with one group per call (per-channel scales) MR goes to 12.
 #include <immintrin.h>
 
 #include <cstring>
@@ -13,14 +13,14 @@
 namespace incq::inc_cpu::gemm {
 namespace {
 
-inline __m512i broadcast_quad(const uint8_t* p) {
+inline __m512i broadcast_quad(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
   return _mm512_set1_epi32(v);
 }
 
 template <int MR>
-inline void dot_group(const uint8_t* a, int64_t lda, const int8_t* b, int64_t quads, __m512i* ilo,
+inline void dot_group(const int8_t* a, int64_t lda, const uint8_t* b, int64_t quads, __m512i* ilo,
                       __m512i* ihi) {
 #pragma GCC unroll 16
   for (int m = 0; m < MR; ++m) ilo[m] = ihi[m] = _mm512_setzero_si512();
@@ -30,8 +30,8 @@ inline void dot_group(const uint8_t* a, int64_t lda, const int8_t* b, int64_t qu
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) {
       const __m512i av = broadcast_quad(a + m * lda);
-      ilo[m] = _mm512_dpbusd_epi32(ilo[m], av, b0);
-      ihi[m] = _mm512_dpbusd_epi32(ihi[m], av, b1);
+      ilo[m] = _mm512_dpbusd_epi32(ilo[m], b0, av);
+      ihi[m] = _mm512_dpbusd_epi32(ihi[m], b1, av);
     }
   }
 }
@@ -41,26 +41,22 @@ void tile(const Qu8TileArgs& t) {
   const ColumnMasks k(t.nr);
   __m512 flo[MR] = {}, fhi[MR] = {};
   __m512i ilo[MR], ihi[MR];
-  const int64_t groups = kOneGroup ? 1 : t.kc / t.group;
-  const int64_t quads = (kOneGroup ? t.kc : t.group) / 4;
+  const int64_t groups = kOneGroup ? 1 : t.groups;
   for (int64_t g = 0; g < groups; ++g) {
-    dot_group<MR>(t.a + g * t.group, t.lda, t.b + g * t.group * 32, quads, ilo, ihi);
-    const float* ws = t.w_scale + g * t.ws_group_stride;
+    const int64_t k0 = t.group_start[g];
+    dot_group<MR>(t.a + k0, t.lda, t.b + k0 * 32, (t.group_start[g + 1] - k0) / 4, ilo, ihi);
+    const float* ws = t.w_scale + g * t.ws_ld;
     const __m512 slo = _mm512_maskz_loadu_ps(k.lo, ws), shi = _mm512_maskz_loadu_ps(k.hi, ws + 16);
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) {
-      const __m512 xlo = _mm512_cvtepi32_ps(ilo[m]), xhi = _mm512_cvtepi32_ps(ihi[m]);
-      if (kOneGroup || g == 0) {
-        flo[m] = _mm512_mul_ps(xlo, slo);
-        fhi[m] = _mm512_mul_ps(xhi, shi);
-      } else {
-        flo[m] = _mm512_fmadd_ps(xlo, slo, flo[m]);
-        fhi[m] = _mm512_fmadd_ps(xhi, shi, fhi[m]);
-      }
+      flo[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ilo[m]), slo, flo[m]);
+      fhi[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ihi[m]), shi, fhi[m]);
     }
-    if (t.w_zero_scale != nullptr) {
-      const float* wz = t.w_zero_scale + g * t.ws_group_stride;
-      const __m512 zlo = _mm512_maskz_loadu_ps(k.lo, wz), zhi = _mm512_maskz_loadu_ps(k.hi, wz + 16);
+    if (t.w_zero != nullptr) {
+      const int32_t* wz = t.w_zero + g * t.ws_ld;
+      // zero * scale per column, shared by all rows of the tile.
+      const __m512 zlo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k.lo, wz)), slo);
+      const __m512 zhi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k.hi, wz + 16)), shi);
 #pragma GCC unroll 16
       for (int m = 0; m < MR; ++m) {
         const __m512 s = _mm512_set1_ps(float(t.a_group_sum[m * t.ld_group_sum + g]));
@@ -69,16 +65,10 @@ void tile(const Qu8TileArgs& t) {
       }
     }
   }
-  __m512 clo = _mm512_setzero_ps(), chi = _mm512_setzero_ps();
-  if (t.comp != nullptr) {
-    clo = _mm512_maskz_loadu_ps(k.lo, t.comp);
-    chi = _mm512_maskz_loadu_ps(k.hi, t.comp + 16);
-  }
 #pragma GCC unroll 16
   for (int m = 0; m < MR; ++m) {
     const __m512 as = _mm512_set1_ps(t.a_scale[m]);
-    store_row(t.c + m * t.ldc, k, _mm512_mul_ps(as, _mm512_sub_ps(flo[m], clo)),
-              _mm512_mul_ps(as, _mm512_sub_ps(fhi[m], chi)), t.accumulate);
+    store_row(t.c + m * t.ldc, k, _mm512_mul_ps(as, flo[m]), _mm512_mul_ps(as, fhi[m]), t.accumulate);
   }
 }
 
@@ -110,7 +100,7 @@ void dispatch(const Qu8TileArgs& t) {
 }  // namespace
 
 void gemm_qu8_f32_qc8w_6x32c4_avx512vnni(const Qu8TileArgs& t) {
-  if (t.kc == t.group) return dispatch<true>(t);
+  if (t.groups == 1) return dispatch<true>(t);
   return dispatch<false>(t);
 }
 

@@ -27,31 +27,30 @@ inline constexpr int64_t kF32FallbackMaxRows = 12;
 void gemm_bf16_f32_14x32c2_avx512bf16(const Bf16TileArgs& t);
 void gemm_bf16_f32_12x32c2_avx512(const Bf16TileArgs& t);  // fp32 FMA on widened bf16 (no BF16 ISA)
 
-// int8: A u8 = s8 activation code + 128, per-row scale a_scale; B s8 panel. For each group of
-// `group` K rows inside [0, kc): acc = sum_k a_u8 * b (int32, exact), then
-//   f += float(acc) * w_scale[g] - (w_zero_scale ? a_group_sum[m][g] * w_zero_scale[g] : 0)
-// and at the end  C (+)= a_scale[m] * (f - (comp ? comp[n] : 0)).
-// comp[n] = 128 * sum_g w_scale[g][n] * sum_{k in g} b[k][n] undoes the +128 shift of A;
-// w_zero_scale[g][n] = w_scale * zero for weights stored as q with w = (q - zero) * scale.
-// w_scale / w_zero_scale rows are `ws_group_stride` floats apart (0: one scale row for all of kc).
+// int8: A = signed activation codes (s8, per-row scale a_scale), B = unsigned weight codes (u8
+// panel, w = scale * (q - zero) per group and column). For each of `groups` consecutive K groups
+// (rows [group_start[i], group_start[i+1]) relative to the call's first row, multiples of 4):
+//   acc = sum_k a * q  (int32, exact),  f += (float(acc) - zero * a_group_sum[m][i]) * scale[i]
+// and at the end C (+)= a_scale[m] * f. With one group the fp32 set of accumulators is not needed.
 struct Qu8TileArgs {
-  int64_t mr, nr, kc, group;
-  const uint8_t* a;
+  int64_t mr, nr;
+  int64_t groups;
+  const int64_t* group_start;  // [groups + 1], group_start[0] == 0
+  const int8_t* a;
   int64_t lda;
-  const float* a_scale;      // [mr]
-  const int32_t* a_group_sum;  // [mr][...] at this tile's first group, row stride ld_group_sum; or null
-  int64_t ld_group_sum;
-  const int8_t* b;           // panel at k0
-  const float* w_scale;      // at (first group, n0)
-  const float* w_zero_scale;  // same indexing as w_scale, or null (symmetric / zero folded into b)
-  int64_t ws_group_stride;
-  const float* comp;         // at n0, or null (then the shift is not undone: pass it exactly once)
+  const float* a_scale;        // [mr]
+  const int32_t* a_group_sum;  // [mr][...] at this call's first group, row stride ld_group_sum
+  int64_t ld_group_sum;        // (only read when w_zero is non-null)
+  const uint8_t* b;            // panel at the first group's first row
+  const float* w_scale;        // [groups][ws_ld] at column n0
+  const int32_t* w_zero;       // same indexing, or null
+  int64_t ws_ld;
   float* c;
   int64_t ldc;
   bool accumulate;
 };
 inline constexpr int64_t kQu8MaxRows = 6;
-inline constexpr int64_t kQu8OneGroupMaxRows = 12;  // when kc == group: no fp32 accumulators needed
+inline constexpr int64_t kQu8OneGroupMaxRows = 12;
 void gemm_qu8_f32_qc8w_6x32c4_avx512vnni(const Qu8TileArgs& t);
 
 // AMX (tiles of 16 rows): bf16 and u8s8 variants for mr a multiple of 16 up to 32; both need the

@@ -25,6 +25,15 @@ PanelBlock resident_get(const void* ctx, int64_t n0, int64_t, int64_t k0, int64_
   return {base + (n0 / kPanelCols) * panel_stride + k0 * kPanelCols * p->element_bytes, panel_stride};
 }
 
+Qu8Block resident_qu8_get(const void* ctx, int64_t n0, int64_t, int64_t g0, int64_t, uint8_t*, float*,
+                          int32_t*) {
+  const auto* p = static_cast<const PackedQu8*>(ctx);
+  const int64_t panel_stride = p->Kp * kPanelCols;
+  const int64_t off = g0 * p->ld + n0;
+  return {p->data + (n0 / kPanelCols) * panel_stride + p->group_start[g0] * kPanelCols, panel_stride,
+          p->scale + off, p->zero != nullptr ? p->zero + off : nullptr, p->ld};
+}
+
 }  // namespace
 
 void pack_bf16_panels_from_f32(const float* w, int64_t N, int64_t K, int64_t ldw, int64_t Kp, uint16_t* out) {
@@ -35,10 +44,14 @@ void pack_bf16_panels_from_bf16(const uint16_t* w, int64_t N, int64_t K, int64_t
   pack_panels(N, K, Kp, 2, out, [&](int64_t n, int64_t k) { return w[n * ldw + k]; });
 }
 
-void pack_s8_panels(const int8_t* w, int64_t N, int64_t K, int64_t ldw, int64_t Kp, int8_t* out) {
+void pack_u8_panels(const uint8_t* w, int64_t N, int64_t K, int64_t ldw, int64_t Kp, uint8_t* out) {
   pack_panels(N, K, Kp, 4, out, [&](int64_t n, int64_t k) { return w[n * ldw + k]; });
 }
 
 PanelSource resident_panels(const PackedPanels* packed) { return {resident_get, packed}; }
 
+}  // namespace incq::inc_cpu::gemm
+
+namespace incq::inc_cpu::gemm {
+Qu8PanelSource resident_qu8_panels(const PackedQu8* packed) { return {resident_qu8_get, packed}; }
 }  // namespace incq::inc_cpu::gemm
