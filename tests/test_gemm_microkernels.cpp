@@ -73,18 +73,19 @@ struct Bf16Case {
   std::vector<uint16_t> a, panels;  // a: [M][Kp]
   std::vector<float> w;             // [N][K], bf16-exact
   std::vector<double> want, mag;    // A.W^T and sum |a||w|
-  int64_t Kp;
+  int64_t Kp, lda;
 };
 
 Bf16Case make_bf16_case(int64_t M, int64_t N, int64_t K, uint32_t seed) {
   std::mt19937 rng(seed);
-  Bf16Case c{M, N, K, {}, {}, {}, {}, {}, g::bf16_padded_k(K)};
+  Bf16Case c{M, N, K, {}, {}, {}, {}, {}, g::bf16_padded_k(K), 0};
+  c.lda = g::activation_row_stride(c.Kp, 2);
   auto x = random_floats(size_t(M * K), rng);
   if (M > 2) std::fill(x.begin() + K, x.begin() + 2 * K, 0.f);  // a zero row
   c.w = random_floats(size_t(N * K), rng);
   for (auto& v : c.w) v = incq::bf16_to_float(incq::float_to_bf16(v));
-  c.a.assign(size_t(M * c.Kp), 0xFFFF);  // padding must be written by prepare
-  g::prepare_a_bf16_from_f32_avx512(x.data(), K, 0, M, K, c.Kp, c.a.data());
+  c.a.assign(size_t(M * c.lda), 0xFFFF);  // padding must be written by prepare
+  g::prepare_a_bf16_from_f32_avx512(x.data(), K, 0, M, K, c.Kp, c.a.data(), c.lda);
   c.panels.resize(size_t(g::padded_cols(N) * c.Kp));
   g::pack_bf16_panels_from_f32(c.w.data(), N, K, K, c.Kp, c.panels.data());
   c.want.assign(size_t(M * N), 0.0);
@@ -92,7 +93,7 @@ Bf16Case make_bf16_case(int64_t M, int64_t N, int64_t K, uint32_t seed) {
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < K; ++k) {
-        const double av = incq::bf16_to_float(c.a[m * c.Kp + k]), wv = c.w[n * K + k];
+        const double av = incq::bf16_to_float(c.a[m * c.lda + k]), wv = c.w[n * K + k];
         c.want[m * N + n] += av * wv;
         c.mag[m * N + n] += std::fabs(av * wv);
       }
@@ -105,7 +106,7 @@ using Bf16Kernel = void (*)(const g::Bf16TileArgs&);
 void check_bf16_kernel(Bf16Kernel kernel, int64_t max_rows, int64_t row_step, const char* name) {
   const int64_t Ms[] = {1, 2, 3, 7, 14, 16, 33};
   const int64_t Ns[] = {1, 17, 32, 45};
-  const int64_t Ks[] = {1, 2, 31, 64, 130};
+  const int64_t Ks[] = {1, 2, 31, 64, 130, 1024};  // 1024: padded row stride
   for (int64_t M : Ms)
     for (int64_t N : Ns)
       for (int64_t K : Ks)
@@ -120,8 +121,8 @@ void check_bf16_kernel(Bf16Kernel kernel, int64_t max_rows, int64_t row_step, co
               t.mr = std::min(max_rows, M - m0);
               t.nr = std::min<int64_t>(32, N - n0);
               t.kc = c.Kp;
-              t.a = c.a.data() + m0 * c.Kp;
-              t.lda = c.Kp;
+              t.a = c.a.data() + m0 * c.lda;
+              t.lda = c.lda;
               t.b = c.panels.data() + (n0 / 32) * 32 * c.Kp;
               t.c = C.data() + m0 * ldc + n0;
               t.ldc = ldc;
@@ -175,7 +176,7 @@ struct DecodingBf16Source {
 
 void check_bf16_driver(g::GemmTier tier) {
   struct Shape { int64_t M, N, K; };
-  const Shape shapes[] = {{1, 45, 130}, {3, 100, 64}, {33, 300, 600}, {512, 96, 96}, {70, 33, 1000}};
+  const Shape shapes[] = {{1, 45, 130}, {3, 100, 64}, {33, 300, 600}, {512, 96, 96}, {70, 33, 1000}, {40, 64, 2048}};
   for (const Shape& sh : shapes)
     for (int threads : {1, 3})
       for (bool decoding : {false, true}) {
@@ -187,6 +188,7 @@ void check_bf16_driver(g::GemmTier tier) {
         gm.N = sh.N;
         gm.K = sh.K;
         gm.a = c.a.data();
+        gm.lda = c.lda;
         gm.b = decoding ? g::PanelSource{DecodingBf16Source::get, &dec} : g::resident_panels(&packed);
         std::vector<float> C(size_t(sh.M * sh.N), -1.f);
         gm.c = C.data();
@@ -212,7 +214,7 @@ TEST(GemmDriver, Bf16AllTiers) {
 // ------------------------------------------------------------------ int8
 
 struct Qu8Case {
-  int64_t M, N, Kp, groups;
+  int64_t M, N, Kp, lda, groups;
   std::vector<int64_t> starts;  // [groups + 1]
   std::vector<int8_t> a;
   std::vector<float> a_scale;
@@ -231,20 +233,21 @@ Qu8Case make_qu8_case(int64_t M, int64_t N, const std::vector<int64_t>& starts, 
   c.M = M, c.N = N, c.starts = starts;
   c.groups = int64_t(starts.size()) - 1;
   c.Kp = starts.back();
+  c.lda = g::activation_row_stride(c.Kp, 1);
   auto x = random_floats(size_t(M * K), rng, -3.f, 3.f);
   if (M > 2) std::fill(x.begin() + K, x.begin() + 2 * K, 0.f);  // a zero row
-  c.a.assign(size_t(M * c.Kp), 7);
+  c.a.assign(size_t(M * c.lda), 7);
   c.a_scale.resize(size_t(M));
   c.gsum.resize(size_t(M * c.groups));
-  g::prepare_a_s8_from_f32_avx512(x.data(), K, 0, M, K, c.Kp, c.a.data(), c.a_scale.data(),
+  g::prepare_a_s8_from_f32_avx512(x.data(), K, 0, M, K, c.Kp, c.a.data(), c.lda, c.a_scale.data(),
                                   c.starts.data(), c.groups, c.gsum.data());
   // The codes must be the reference quantizer's, bit for bit.
   std::vector<int8_t> q(static_cast<size_t>(K));
   for (int64_t m = 0; m < M; ++m) {
     const float s = incq::inc_cpu::quantize_row_int8(x.data() + m * K, K, q.data());
     EXPECT_EQ(s, c.a_scale[m]);
-    for (int64_t k = 0; k < K; ++k) EXPECT_EQ(q[k], c.a[m * c.Kp + k]) << m << "," << k;
-    for (int64_t k = K; k < c.Kp; ++k) EXPECT_EQ(c.a[m * c.Kp + k], 0);
+    for (int64_t k = 0; k < K; ++k) EXPECT_EQ(q[k], c.a[m * c.lda + k]) << m << "," << k;
+    for (int64_t k = K; k < c.Kp; ++k) EXPECT_EQ(c.a[m * c.lda + k], 0);
   }
   const int qmax = (1 << bits) - 1;
   std::uniform_int_distribution<int> wd(0, qmax), zd(0, qmax + (bits == 8 ? 1 : 0));
@@ -263,7 +266,7 @@ Qu8Case make_qu8_case(int64_t M, int64_t N, const std::vector<int64_t>& starts, 
       for (int64_t gi = 0; gi < c.groups; ++gi) {
         int64_t dot = 0, absdot = 0;
         for (int64_t k = starts[gi]; k < starts[gi + 1]; ++k) {
-          const int64_t qa = c.a[m * c.Kp + k], qw = int64_t(c.w[n * c.Kp + k]) - c.wz[gi * N + n];
+          const int64_t qa = c.a[m * c.lda + k], qw = int64_t(c.w[n * c.Kp + k]) - c.wz[gi * N + n];
           dot += qa * qw;
           absdot += std::abs(qa) * (std::abs(qw) + c.wz[gi * N + n]);  // the kernel sums q, then subtracts
         }
@@ -317,8 +320,8 @@ void check_qu8_kernel(Qu8Kernel kernel, bool amx) {
               t.nr = std::min<int64_t>(32, N - n0);
               t.groups = c.groups;
               t.group_start = c.starts.data();
-              t.a = c.a.data() + m0 * c.Kp;
-              t.lda = c.Kp;
+              t.a = c.a.data() + m0 * c.lda;
+              t.lda = c.lda;
               t.a_scale = c.a_scale.data() + m0;
               t.a_group_sum = c.gsum.data() + m0 * c.groups;
               t.ld_group_sum = c.groups;
@@ -384,6 +387,7 @@ void check_qu8_driver(g::GemmTier tier) {
                           {33, 300, uniform_groups(384, 64), 384, true},
                           {512, 64, uniform_groups(128, 128), 128, true},
                           {70, 33, {0, 1024}, 1000, true},
+                          {20, 40, uniform_groups(2048, 128), 2048, true},  // padded row stride
                           {40, 70, {0, 32, 96, 100, 164, 400}, 390, true}};
   for (const Shape& sh : shapes)
     for (int threads : {1, 3})
@@ -398,6 +402,7 @@ void check_qu8_driver(g::GemmTier tier) {
         gm.num_groups = c.groups;
         gm.group_start = c.starts.data();
         gm.a = c.a.data();
+        gm.lda = c.lda;
         gm.a_scale = c.a_scale.data();
         gm.a_group_sum = c.gsum.data();
         gm.b = decoding ? g::Qu8PanelSource{DecodingQu8Source::get, &dec} : g::resident_qu8_panels(&packed);

@@ -22,10 +22,12 @@ struct Split {
 
 Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_align) {
   const int64_t Np = padded_cols(N);
-  int64_t nc = nc_req > 0 ? round_up(nc_req, kPanelCols) : 64;
+  // Wide blocks: every column block re-reads all of A, so fewer blocks is less A traffic; but at
+  // least one block per thread, and a whole number of blocks per thread where that is possible.
+  int64_t nc = nc_req > 0 ? round_up(nc_req, kPanelCols) : 256;
   if (nc_req <= 0) {
-    // Small N: narrower blocks so every thread has at least one.
     while (nc > kPanelCols && ceil_div(Np, nc) < threads) nc /= 2;
+    if (nc > kPanelCols && ceil_div(Np, nc) % threads != 0 && ceil_div(Np, nc / 2) % threads == 0) nc /= 2;
   }
   nc = std::min(nc, Np);
   const int64_t nb = ceil_div(Np, nc);
@@ -77,6 +79,10 @@ GemmTier best_int8_tier() {
   return GemmTier::kNone;
 }
 
+int64_t activation_row_stride(int64_t Kp, int64_t elem_bytes) {
+  return (Kp * elem_bytes) % 2048 == 0 ? Kp + 64 / elem_bytes : Kp;
+}
+
 int gemm_threads(const incq_exec* exec) {
   const bool has_pool = INCQ_HAS_FIELD(exec, incq_exec, pool_ctx) && exec->parallel_for != nullptr;
   if (!has_pool) return 1;
@@ -89,7 +95,7 @@ namespace {
 
 int64_t bf16_kc(const Bf16Gemm& g) {
   const int64_t Kp = bf16_padded_k(g.K);
-  const int64_t def = g.tier == GemmTier::kAmx ? 512 : 256;
+  const int64_t def = g.tier == GemmTier::kAmx ? 1024 : 256;
   return std::min(Kp, g.blocking.kc > 0 ? round_up(g.blocking.kc, kBf16KAlign) : def);
 }
 
@@ -154,7 +160,7 @@ void gemm_bf16_f32(const Bf16Gemm& g, const incq_exec* exec, void* scratch, size
         for (int64_t j = 0; j < nc; j += kPanelCols) {
           const auto* panel = reinterpret_cast<const uint16_t*>(static_cast<const char*>(pb.data) +
                                                                 (j / kPanelCols) * pb.panel_stride);
-          bf16_rows(g, m0, m1, Kp, k0, kcur, panel, n0 + j, g.accumulate || k0 > 0);
+          bf16_rows(g, m0, m1, g.lda > 0 ? g.lda : Kp, k0, kcur, panel, n0 + j, g.accumulate || k0 > 0);
         }
       }
     }
@@ -182,7 +188,9 @@ int64_t step_end(const Qu8Gemm& g, int64_t g0, int64_t want) {
   return g1;
 }
 
-int64_t qu8_want(const Qu8Gemm& g) { return g.blocking.kc > 0 ? g.blocking.kc : 512; }
+int64_t qu8_want(const Qu8Gemm& g) {
+  return g.blocking.kc > 0 ? g.blocking.kc : g.tier == GemmTier::kAmx ? 1024 : 512;
+}
 
 // Largest rows / groups of any K step (sizes the decode buffers).
 void qu8_step_max(const Qu8Gemm& g, int64_t* rows, int64_t* groups) {
@@ -198,12 +206,12 @@ void qu8_step_max(const Qu8Gemm& g, int64_t* rows, int64_t* groups) {
 // Row tiles over [m0, m1) for one 32-column panel (block-local column j) of one K step.
 void qu8_rows(const Qu8Gemm& g, int64_t m0, int64_t m1, int64_t g0, int64_t g1, const int64_t* rel_start,
               const Qu8Block& blk, int64_t n0, int64_t j, bool first) {
-  const int64_t Kp = g.group_start[g.num_groups];
+  const int64_t lda = g.lda > 0 ? g.lda : g.group_start[g.num_groups];
   Qu8TileArgs t{};
   t.nr = std::min<int64_t>(kPanelCols, g.N - n0 - j);
   t.groups = g1 - g0;
   t.group_start = rel_start;
-  t.lda = Kp;
+  t.lda = lda;
   t.ld_group_sum = g.num_groups;
   t.b = blk.data + (j / kPanelCols) * blk.panel_stride;
   t.w_scale = blk.scale + j;
@@ -213,7 +221,7 @@ void qu8_rows(const Qu8Gemm& g, int64_t m0, int64_t m1, int64_t g0, int64_t g1, 
   t.accumulate = g.accumulate || !first;
   const int64_t k0 = g.group_start[g0];
   auto set_rows = [&](int64_t m) {
-    t.a = g.a + m * Kp + k0;
+    t.a = g.a + m * lda + k0;
     t.a_scale = g.a_scale + m;
     t.a_group_sum = g.a_group_sum != nullptr ? g.a_group_sum + m * g.num_groups + g0 : nullptr;
     t.c = g.c + m * g.ldc + n0 + j;

@@ -29,9 +29,15 @@ struct GemmBlocking {
   int64_t kc = 0;  // K per step (multiple of 32 for bf16; whole groups for int8); 0 = default
 };
 
+// Row stride (elements) to give prepared activation rows of Kp elements of elem_bytes each: a byte
+// stride that is a multiple of 2 KiB puts the rows of a tile into the same L1 set (14-16 rows > 12
+// ways), so such strides get one extra cache line.
+int64_t activation_row_stride(int64_t Kp, int64_t elem_bytes);
+
 struct Bf16Gemm {
   int64_t M = 0, N = 0, K = 0;
-  const uint16_t* a = nullptr;  // [M][bf16_padded_k(K)], from prepare_a_bf16_*
+  const uint16_t* a = nullptr;  // [M][lda], from prepare_a_bf16_* (K..bf16_padded_k(K) zero)
+  int64_t lda = 0;              // 0: bf16_padded_k(K); best activation_row_stride(bf16_padded_k(K), 2)
   PanelSource b{};              // bf16 panels of padded K bf16_padded_k(K)
   float* c = nullptr;
   int64_t ldc = 0;
@@ -49,7 +55,8 @@ struct Qu8Gemm {
   int64_t M = 0, N = 0;
   int64_t num_groups = 0;
   const int64_t* group_start = nullptr;  // [num_groups + 1]; Kp = group_start[num_groups]
-  const int8_t* a = nullptr;             // [M][Kp], from prepare_a_s8_from_f32_avx512
+  const int8_t* a = nullptr;             // [M][lda], from prepare_a_s8_from_f32_avx512
+  int64_t lda = 0;                       // 0: Kp; best activation_row_stride(Kp, 1)
   const float* a_scale = nullptr;        // [M]
   const int32_t* a_group_sum = nullptr;  // [M][num_groups]; required when the source has zeros
   Qu8PanelSource b{};

@@ -22,10 +22,10 @@ inline __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : __m
 }  // namespace
 
 void prepare_a_bf16_from_f32_avx512(const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t K,
-                                    int64_t Kp, uint16_t* out) {
+                                    int64_t Kp, uint16_t* out, int64_t ldo) {
   for (int64_t m = m0; m < m1; ++m) {
     const float* xr = x + m * ldx;
-    uint16_t* o = out + m * Kp;
+    uint16_t* o = out + m * ldo;
     for (int64_t k = 0; k < Kp; k += 16) {
       const __mmask16 mk = k < K ? tail_mask(K - k) : 0;
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + k), to_bf16(_mm512_maskz_loadu_ps(mk, xr + k)));
@@ -34,19 +34,19 @@ void prepare_a_bf16_from_f32_avx512(const float* x, int64_t ldx, int64_t m0, int
 }
 
 void prepare_a_bf16_from_bf16_avx512(const uint16_t* x, int64_t ldx, int64_t m0, int64_t m1, int64_t K,
-                                     int64_t Kp, uint16_t* out) {
+                                     int64_t Kp, uint16_t* out, int64_t ldo) {
   for (int64_t m = m0; m < m1; ++m) {
-    std::memcpy(out + m * Kp, x + m * ldx, static_cast<size_t>(K) * 2);
-    std::memset(out + m * Kp + K, 0, static_cast<size_t>(Kp - K) * 2);
+    std::memcpy(out + m * ldo, x + m * ldx, static_cast<size_t>(K) * 2);
+    std::memset(out + m * ldo + K, 0, static_cast<size_t>(Kp - K) * 2);
   }
 }
 
 void prepare_a_s8_from_f32_avx512(const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t K,
-                                  int64_t Kp, int8_t* out, float* a_scale, const int64_t* group_start,
+                                  int64_t Kp, int8_t* out, int64_t ldo, float* a_scale, const int64_t* group_start,
                                   int64_t num_groups, int32_t* group_sum) {
   for (int64_t m = m0; m < m1; ++m) {
     const float* xr = x + m * ldx;
-    int8_t* o = out + m * Kp;
+    int8_t* o = out + m * ldo;
     __m512 amax = _mm512_setzero_ps();
     for (int64_t k = 0; k < K; k += 16)
       amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail_mask(K - k), xr + k)));
