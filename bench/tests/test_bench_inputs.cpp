@@ -60,7 +60,7 @@ TEST(ProblemList, ErrorsNameTheLineAndTheToken) {
 }
 
 TEST(ProblemList, ShippedListsParse) {
-  for (const char* name : {"decode", "prefill", "moe", "schemes", "targets", "quick"}) {
+  for (const char* name : {"decode", "prefill", "moe", "schemes", "targets", "ark", "quick"}) {
     SCOPED_TRACE(name);
     const auto ps = read_problem_file(find_problem_file(name));
     EXPECT_FALSE(ps.empty());
