@@ -20,11 +20,11 @@ struct Split {
   int64_t nc, nb, mc, mb, items;
 };
 
-Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_align) {
+Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_align, int64_t nc_max) {
   const int64_t Np = padded_cols(N);
   // Wide blocks: every column block re-reads all of A, so fewer blocks is less A traffic; but at
   // least one block per thread, and a whole number of blocks per thread where that is possible.
-  int64_t nc = nc_req > 0 ? round_up(nc_req, kPanelCols) : 256;
+  int64_t nc = nc_req > 0 ? round_up(nc_req, kPanelCols) : nc_max;
   if (nc_req <= 0) {
     while (nc > kPanelCols && ceil_div(Np, nc) < threads) nc /= 2;
     if (nc > kPanelCols && ceil_div(Np, nc) % threads != 0 && ceil_div(Np, nc / 2) % threads == 0) nc /= 2;
@@ -93,6 +93,10 @@ int gemm_threads(const incq_exec* exec) {
 
 namespace {
 
+// Defaults from tests/gemm_tuning sweeps on the 16-core Xeon (M = 512, N = 4096, K = 4096 / 14336):
+// AMX did best with 128-column blocks and K steps of 1024, the AVX-512 tiers were flat in both.
+int64_t bf16_nc_max(const Bf16Gemm& g) { return g.tier == GemmTier::kAmx ? 128 : 256; }
+
 int64_t bf16_kc(const Bf16Gemm& g) {
   const int64_t Kp = bf16_padded_k(g.K);
   const int64_t def = g.tier == GemmTier::kAmx ? 1024 : 256;
@@ -135,14 +139,14 @@ void bf16_rows(const Bf16Gemm& g, int64_t m0, int64_t m1, int64_t lda, int64_t k
 }  // namespace
 
 size_t gemm_bf16_scratch_bytes(const Bf16Gemm& g, int threads) {
-  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 14);
+  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 14, bf16_nc_max(g));
   return static_cast<size_t>(s.items) * slot_bytes(s.nc, bf16_kc(g), 2) + kSlotAlign;
 }
 
 void gemm_bf16_f32(const Bf16Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes) {
   if (g.M <= 0 || g.N <= 0) return;
   const int threads = gemm_threads(exec);
-  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 14);
+  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 14, bf16_nc_max(g));
   const int64_t Kp = bf16_padded_k(g.K);
   const int64_t kc = bf16_kc(g);
   const size_t slot = slot_bytes(s.nc, kc, 2);
@@ -245,7 +249,7 @@ void qu8_rows(const Qu8Gemm& g, int64_t m0, int64_t m1, int64_t g0, int64_t g1, 
 }  // namespace
 
 size_t gemm_qu8_scratch_bytes(const Qu8Gemm& g, int threads) {
-  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 12);
+  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 12, 256);
   int64_t rows, groups;
   qu8_step_max(g, &rows, &groups);
   const size_t per_item = slot_bytes(s.nc, rows, 1) + 2 * slot_bytes(s.nc, groups, 4) +
@@ -256,7 +260,7 @@ size_t gemm_qu8_scratch_bytes(const Qu8Gemm& g, int threads) {
 void gemm_qu8_f32(const Qu8Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes) {
   if (g.M <= 0 || g.N <= 0) return;
   const int threads = gemm_threads(exec);
-  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 12);
+  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 12, 256);
   int64_t rows, groups;
   qu8_step_max(g, &rows, &groups);
   const size_t panel_bytes = slot_bytes(s.nc, rows, 1), param_bytes = slot_bytes(s.nc, groups, 4);
