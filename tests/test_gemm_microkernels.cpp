@@ -49,6 +49,13 @@ incq_exec make_exec(int threads) {
   return e;
 }
 
+// Bytes past the scratch size the drivers asked for must stay untouched.
+constexpr size_t kCanaryBytes = 4096;
+constexpr char kCanary = char(0xA5);
+void expect_canary_intact(const std::vector<char>& scratch, size_t bytes) {
+  for (size_t i = bytes; i < scratch.size(); ++i) ASSERT_EQ(scratch[i], kCanary) << "scratch overrun at +" << i - bytes;
+}
+
 std::vector<float> random_floats(size_t n, std::mt19937& rng, float lo = -2.f, float hi = 2.f) {
   std::uniform_real_distribution<float> d(lo, hi);
   std::vector<float> v(n);
@@ -196,8 +203,10 @@ void check_bf16_driver(g::GemmTier tier) {
         gm.tier = tier;
         gm.blocking.kc = 64;  // several K steps even at small K
         const incq_exec ex = make_exec(threads);
-        std::vector<char> scratch(g::gemm_bf16_scratch_bytes(gm, g::gemm_threads(&ex)));
-        g::gemm_bf16_f32(gm, &ex, scratch.data(), scratch.size());
+        const size_t bytes = g::gemm_bf16_scratch_bytes(gm, g::gemm_threads(&ex));
+        std::vector<char> scratch(bytes + kCanaryBytes, kCanary);
+        g::gemm_bf16_f32(gm, &ex, scratch.data(), bytes);
+        expect_canary_intact(scratch, bytes);
         expect_close(c.want, c.mag, C.data(), sh.M, sh.N, sh.N, 4e-6,
                      std::string("driver ") + g::gemm_tier_name(tier) + " M=" + std::to_string(sh.M) +
                          " threads=" + std::to_string(threads) + " decoding=" + std::to_string(decoding));
@@ -412,8 +421,10 @@ void check_qu8_driver(g::GemmTier tier) {
         gm.tier = tier;
         gm.blocking.kc = 128;  // several K steps
         const incq_exec ex = make_exec(threads);
-        std::vector<char> scratch(g::gemm_qu8_scratch_bytes(gm, g::gemm_threads(&ex)));
-        g::gemm_qu8_f32(gm, &ex, scratch.data(), scratch.size());
+        const size_t bytes = g::gemm_qu8_scratch_bytes(gm, g::gemm_threads(&ex));
+        std::vector<char> scratch(bytes + kCanaryBytes, kCanary);
+        g::gemm_qu8_f32(gm, &ex, scratch.data(), bytes);
+        expect_canary_intact(scratch, bytes);
         expect_close(c.want, c.mag, C.data(), sh.M, sh.N, sh.N, 2e-6,
                      std::string("driver ") + g::gemm_tier_name(tier) + " M=" + std::to_string(sh.M) +
                          " K=" + std::to_string(sh.K) + " groups=" + std::to_string(c.groups) +
@@ -425,6 +436,12 @@ TEST(GemmDriver, Qu8AllTiers) {
   if (!avx512_ok() || !has_vnni()) GTEST_SKIP() << "CPU lacks AVX512-VNNI";
   check_qu8_driver(g::GemmTier::kAvx512Vnni);
   if (g::amx_request_permission()) check_qu8_driver(g::GemmTier::kAmx);
+}
+
+TEST(GemmDriver, RowStrideAvoidsAliasing) {
+  EXPECT_EQ(g::activation_row_stride(4096, 2), 4096 + 32);  // 8 KiB rows -> one extra line
+  EXPECT_EQ(g::activation_row_stride(4096, 1), 4096 + 64);
+  EXPECT_EQ(g::activation_row_stride(4128, 2), 4128);
 }
 
 TEST(GemmDriver, Qu8GroupValidation) {
