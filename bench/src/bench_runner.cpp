@@ -106,7 +106,8 @@ double BenchRunner::bandwidth_gbps(int threads) const {
 }
 
 void BenchRunner::measure_bandwidth() {
-  ReadBandwidth bw(bw_bytes_);
+  bw_ = std::make_unique<ReadBandwidth>(bw_bytes_);
+  ReadBandwidth& bw = *bw_;
   const std::vector<std::string> readers = ReadBandwidth::readers();
   std::string chosen;
   for (int t : o_.threads) {
@@ -120,6 +121,7 @@ void BenchRunner::measure_bandwidth() {
     for (size_t k = 1; k < readers.size(); ++k)
       if (median(samples[k]) > median(samples[best])) best = k;
     bw_samples_[t] = samples[best];
+    best_reader_[t] = best;
     std::string all;
     for (size_t k = 0; k < readers.size(); ++k) all += fmt::format("{}{} {:.1f}", k ? ", " : "", readers[k], median(samples[k]));
     chosen += fmt::format("{}{} threads: {} GB/s", chosen.empty() ? "" : "; ", t, all);
@@ -260,7 +262,7 @@ void BenchRunner::run_group(const Problem& p) {
     host::ThreadPool& tp = pool(threads);
     const incq_exec exec = tp.exec();
     omp_set_num_threads(threads);
-    const double bw = bandwidth_gbps(threads);
+    const double run_bw = bandwidth_gbps(threads);
     for (int64_t M : p.tokens) {
       const int64_t K = p.is_moe() ? p.hidden : p.K, N = p.is_moe() ? p.hidden : p.N;
       std::vector<uint8_t> x = random_activations(M, K, o_.act_dtype, seed_++);
@@ -314,7 +316,7 @@ void BenchRunner::run_group(const Problem& p) {
         r.threads = threads;
         r.impl = impl;
         r.how = how;
-        r.read_gbps = bw;
+        r.read_gbps = run_bw;  // replaced by this block's interleaved measurement after the repetitions
         return r;
       };
       for (size_t i = 0; i < cands.size(); ++i) {
@@ -372,6 +374,7 @@ void BenchRunner::run_group(const Problem& p) {
           ++k;
         }
       const double min_s = o_.min_rep_ms / 1e3;
+      std::vector<double> block_bw;
       for (int rep = 0; rep < o_.reps; ++rep) {
         for (size_t i = 0; i < cands.size(); ++i) {
           ResultRow& r = rows[i];
@@ -392,8 +395,12 @@ void BenchRunner::run_group(const Problem& p) {
         // OpenMP workers spin for a while after oneDNN returns; let them go idle so they do not
         // compete for cores with the next candidate's threads.
         if (threads > 1 && (dense[0] || dense[1])) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        // The read bandwidth is measured in every repetition too, so ratios against it follow the
+        // machine's state during this block (a shared host changes under a run).
+        if (bw_) block_bw.push_back(bw_->pass(tp, best_reader_[threads]));
       }
       // Medians, baselines, ratios.
+      const double bw = block_bw.empty() ? run_bw : median(block_bw);
       double bf16_us = 0, f32_us = 0, ref_us = 0;
       for (auto& r : rows) {
         if (r.t.error.empty()) r.t.us = median(r.t.samples_us);
@@ -405,10 +412,13 @@ void BenchRunner::run_group(const Problem& p) {
       bound.weight_bytes = weight_bytes;
       bound.bytes = weight_bytes;
       bound.flops = flops;
-      bound.detail = fmt::format("{} weight bytes / {:.1f} GB/s", p.is_moe() ? "touched experts'" : "layer", bw);
+      bound.detail = fmt::format("{} weight bytes / {:.1f} GB/s (read bandwidth, median of this block's {} passes)",
+                                 p.is_moe() ? "touched experts'" : "layer", bw, block_bw.size());
       if (bw > 0) bound.t.us = static_cast<double>(weight_bytes) / (bw * 1e3);
       else bound.t.error = "no bandwidth measured";
+      bound.read_gbps = bw;
       for (auto& r : rows) {
+        r.read_gbps = bw;
         r.onednn_bf16_us = bf16_us;
         r.onednn_f32_us = f32_us;
         r.reference_us = ref_us;

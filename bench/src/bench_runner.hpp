@@ -14,6 +14,7 @@
 #include "core/host.hpp"
 #include "machine_info.hpp"
 #include "problem_list.hpp"
+#include "read_bandwidth.hpp"
 
 namespace incq::bench {
 
@@ -50,6 +51,8 @@ class BenchRunner {
   uint64_t seed_;
   std::map<int, std::unique_ptr<host::ThreadPool>> pools_;
   std::map<int, std::vector<double>> bw_samples_;
+  std::unique_ptr<ReadBandwidth> bw_;  // kept for the passes interleaved with the layers
+  std::map<int, size_t> best_reader_;        // per thread count
   std::vector<ResultRow> rows_;
   std::vector<std::string> notes_;
 };
