@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("--backend", backend, "Force a plugin or implementation for every layer ('auto' = choose)");
   app.add_option("--disable", cli.disable, "Never use this plugin or implementation (repeatable, comma lists)");
   app.add_option("--config", cli.config_file, "Host config file (JSON); default $INCQ_CONFIG");
-  app.add_option("--device", device, "Device: cpu (default) or opencl");
+  app.add_option("--device", device, "Device: cpu (default) or opencl (alias xpu)");
   app.add_option("--threads", threads, "Intra-op threads (default: all cores)")->check(CLI::Range(0, 4096));
   app.add_option("--act-quant", cli.act_quant,
                  "int8: run integer weight-only layers with dynamic per-token int8 activations (W4A8); none: keep them");

@@ -16,6 +16,7 @@
 #include "incq/plugin_helpers.hpp"
 #include "core/oracle_layer.hpp"
 #include "core/projection_tensors.hpp"
+#include "opencl/device_path.hpp"
 
 namespace incq::host {
 
@@ -107,14 +108,30 @@ bool compare(const std::vector<double>& y, const std::vector<double>& yo, const 
   return ok;
 }
 
-void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const SelectionPolicy& policy,
-                   const VerifyOptions& o, ModuleVerification& mv) {
-  const incq_device device = host.device();
+// Selection on the host's device; on an OpenCL device, a layer no OpenCL implementation can serve
+// falls back to the CPU (host memory), visibly: the implementation is reported with the reason.
+Selection select_with_fallback(Host& host, const opencl::DevicePath& ocl, const incq_layer_desc& desc,
+                               const SelectionPolicy& policy, incq_device& device, std::string& note) {
+  device = ocl.attach(host.device());
+  Selection sel = try_select_implementation(host.plugins().registry(), desc, device, policy);
+  if (sel.chosen != nullptr || device.type != INCQ_DEVICE_OPENCL) {
+    if (sel.chosen == nullptr) throw Error(sel.error);
+    return sel;
+  }
+  note = " (fallback to cpu with host staging: " + sel.error.substr(0, sel.error.find('\n')) + ")";
+  device = opencl::DevicePath::cpu_device();
+  return select_implementation(host.plugins().registry(), desc, device, policy);
+}
+
+void verify_module(Host& host, const opencl::DevicePath& ocl, st::Checkpoint& ckpt, const ModulePlan& m,
+                   const SelectionPolicy& policy, const VerifyOptions& o, ModuleVerification& mv) {
   incq_layer_desc desc = layer_desc_for(m, o.act_dtype);
   if (m.kind == INCQ_MODULE_MOE && o.top_k > 0) desc.top_k = static_cast<int32_t>(std::min<int64_t>(o.top_k, m.num_experts));
   const int top_k = desc.top_k;
-  const Selection sel = select_implementation(host.plugins().registry(), desc, device, policy);
-  mv.implementation = sel.chosen->name;
+  incq_device device{};
+  std::string fallback;
+  const Selection sel = select_with_fallback(host, ocl, desc, policy, device, fallback);
+  mv.implementation = sel.chosen->name + fallback;
   mv.tolerance = sel.chosen->desc->tolerance;
 
   // The oracle reads (and validates) the checkpoint first, before the plugin sees anything.
@@ -158,7 +175,7 @@ void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const 
     if (m.kind == INCQ_MODULE_LINEAR) {
       oracle_linear_output(scheme, oracle[0], x.exact.data(), T, K, N, yo.data(), mag.data());
       const auto t1 = Clock::now();
-      layer->apply_linear(xt, yt, exec);
+      ocl.apply_linear(device, xt, yt, [&](const incq_tensor& x_, incq_tensor& y_) { layer->apply_linear(x_, y_, exec); });
       run.apply_ms = ms_since(t1);
     } else {
       // Routing as a host would: random experts per token (repeats allowed, so a token may pick
@@ -180,7 +197,10 @@ void verify_module(Host& host, st::Checkpoint& ckpt, const ModulePlan& m, const 
       incq_tensor idt = cpu_tensor(ids.data(), INCQ_DTYPE_I32, {T, top_k});
       incq_tensor wt = cpu_tensor(wts.data(), INCQ_DTYPE_F32, {T, top_k});
       const auto t1 = Clock::now();
-      layer->apply_moe(xt, idt, wt, yt, exec);
+      ocl.apply_moe(device, xt, idt, wt, yt,
+                    [&](const incq_tensor& x_, const incq_tensor& i_, const incq_tensor& w_, incq_tensor& y_) {
+                      layer->apply_moe(x_, i_, w_, y_, exec);
+                    });
       run.apply_ms = ms_since(t1);
     }
     const std::vector<double> y = read_output(yraw, o.act_dtype);
@@ -210,7 +230,7 @@ std::pair<std::string, int> fused_home(const std::string& name) {
 // Runs a fused module as the host would serve it — one layer where the parts' schemes allow
 // merging, one layer per part where they are mixed — and compares with the concatenation of the
 // parts' oracle outputs.
-void verify_fused(Host& host, const st::Checkpoint& ckpt, const std::string& name,
+void verify_fused(Host& host, const opencl::DevicePath& ocl, const st::Checkpoint& ckpt, const std::string& name,
                   const std::vector<const ModulePlan*>& parts, const SelectionPolicy& policy, const VerifyOptions& o,
                   ModuleVerification& mv) {
   std::vector<ProjectionTensors> projections;
@@ -226,7 +246,19 @@ void verify_fused(Host& host, const st::Checkpoint& ckpt, const std::string& nam
   }
   const FusedPlan plan = plan_fused(name, ckpt, projections, schemes);
   const auto t0 = Clock::now();
-  auto fused = FusedLinear::load(host.plugins().registry(), host.device(), policy, plan, weights, schemes, o.act_dtype);
+  incq_device device = ocl.attach(host.device());
+  std::string fallback;
+  std::unique_ptr<FusedLinear> fused;
+  try {
+    fused = FusedLinear::load(host.plugins().registry(), device, policy, plan, weights, schemes, o.act_dtype);
+  } catch (const Error& e) {
+    if (device.type != INCQ_DEVICE_OPENCL) throw;
+    // As for single layers: parts no OpenCL implementation can serve run on the CPU, reported.
+    fallback = std::string(" (fallback to cpu with host staging: ") + e.what() + ")";
+    fallback = fallback.substr(0, fallback.find('\n'));
+    device = opencl::DevicePath::cpu_device();
+    fused = FusedLinear::load(host.plugins().registry(), device, policy, plan, weights, schemes, o.act_dtype);
+  }
   mv.load_ms = ms_since(t0);
   std::string impls;
   mv.resident_bytes = 0;
@@ -236,7 +268,7 @@ void verify_fused(Host& host, const st::Checkpoint& ckpt, const std::string& nam
     const int64_t r = l.layer->resident_bytes();
     mv.resident_bytes = (r < 0 || mv.resident_bytes < 0) ? -1 : mv.resident_bytes + r;
   }
-  mv.implementation = impls;
+  mv.implementation = impls + fallback;
   mv.scheme = fmt::format("{} layer(s) for {} part(s)", fused->layers().size(), parts.size());
   if (!plan.split_reasons.empty()) mv.scheme += ": " + plan.split_reasons.front();
 
@@ -266,7 +298,12 @@ void verify_fused(Host& host, const st::Checkpoint& ckpt, const std::string& nam
     incq_tensor xt = cpu_tensor(x.raw.data(), o.act_dtype, {T, K});
     incq_tensor yt = cpu_tensor(yraw.data(), o.act_dtype, {T, N});
     const auto t1 = Clock::now();
-    fused->apply(xt, yt, exec);
+    // One merged layer on the device gets device tensors; parts run through FusedLinear on host
+    // tensors (an OpenCL part stages them itself).
+    if (fused->layers().size() == 1)
+      ocl.apply_linear(device, xt, yt, [&](const incq_tensor& x_, incq_tensor& y_) { fused->layers()[0].layer->apply_linear(x_, y_, exec); });
+    else
+      fused->apply(xt, yt, exec);
     run.apply_ms = ms_since(t1);
     all_ok = compare(read_output(yraw, o.act_dtype), yo, mag, mv.tolerance, rounding, run) && all_ok;
     mv.runs.push_back(run);
@@ -292,6 +329,9 @@ ModelVerification verify_model(Host& host, const std::string& model_dir, const V
   ModelPlan plan = plan_model(*ckpt, config);
   apply_act_quant_rules(plan, host.settings().act_quant);
   const SelectionPolicy policy = policy_for_model(host, config);
+  const auto xpu_options = host.settings().plugin_options.find("inc_xpu");
+  const opencl::DevicePath ocl(host.device().type,
+                               xpu_options != host.settings().plugin_options.end() ? &xpu_options->second : nullptr);
   for (const auto& m : plan.modules) {
     ModuleVerification mv;
     mv.name = m.name;
@@ -299,7 +339,7 @@ ModelVerification verify_model(Host& host, const std::string& model_dir, const V
     mv.scheme = m.scheme.describe();
     mv.packed_bytes = m.packed_bytes;
     try {
-      verify_module(host, *ckpt, m, policy, options, mv);
+      verify_module(host, ocl, *ckpt, m, policy, options, mv);
     } catch (const std::exception& e) {
       mv.passed = false;
       mv.error = e.what();
@@ -326,7 +366,7 @@ ModelVerification verify_model(Host& host, const std::string& model_dir, const V
     mv.kind = "fused";
     mv.packed_bytes = 0;
     try {
-      verify_fused(host, *ckpt, name, parts, policy, options, mv);
+      verify_fused(host, ocl, *ckpt, name, parts, policy, options, mv);
     } catch (const std::exception& e) {
       mv.passed = false;
       mv.error = e.what();

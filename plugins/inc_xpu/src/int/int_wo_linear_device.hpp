@@ -1,0 +1,39 @@
+// An integer weight-only Linear resident on the device, and its launch (int_wo_linear.cl).
+#ifndef INCQ_INC_XPU_INT_WO_LINEAR_DEVICE_HPP
+#define INCQ_INC_XPU_INT_WO_LINEAR_DEVICE_HPP
+
+#include <string>
+
+#include "device_buffer.hpp"
+#include "int_device_matrix.hpp"
+#include "launch.hpp"
+#include "layer_tuning.hpp"
+
+namespace incq::inc_xpu {
+
+// One matrix's device buffers (shared by Linear layers and each MoE projection).
+struct IntDeviceBuffers {
+  int32_t bits = 0;
+  int64_t K = 0, N = 0;
+  int32_t group_size = 0, zero_add = 0, has_g_idx = 0, bias_dtype = 0;
+  DeviceBuffer qweight, zeros, scales, g_idx, bias;
+  uint64_t resident = 0;
+};
+
+IntDeviceBuffers upload_int_matrix(const Session& s, const IntDeviceImage& img, const std::string& what);
+
+struct IntWoLinearDevice {
+  IntDeviceBuffers w;
+  Kernel decode, prefill;  // int_wo_linear_b<bits>_r1 / _r8
+};
+
+IntWoLinearDevice make_int_wo_linear(const Session& s, cl_program program, const IntDeviceImage& img,
+                                     const std::string& what);
+
+// Enqueues y[M,N] = x[M,K] . W + b on s's queue; x/y are cl_mem with element offsets.
+void enqueue_int_wo_linear(const Session& s, const IntWoLinearDevice& l, const LayerTuning& t, cl_mem x,
+                           uint32_t x_off, cl_mem y, uint32_t y_off, int64_t M);
+
+}  // namespace incq::inc_xpu
+
+#endif
