@@ -5,6 +5,8 @@
 #include "common/error.hpp"
 #include "core/act_quant_override.hpp"
 #include "incq/plugin_helpers.hpp"
+#include "opencl/device_path.hpp"
+#include "opencl/fallback_note.hpp"
 
 namespace incq::host {
 
@@ -31,6 +33,14 @@ ModelInspection inspect_model(Host& host, const std::string& model_dir, int32_t 
     const incq_layer_desc desc = layer_desc_for(m, act_dtype);
     mi.selection = try_select_implementation(host.plugins().registry(), desc, device, policy);
     mi.options = options_for_layer(policy.layer_options, m.name);
+    if (mi.selection.chosen == nullptr && device.type == INCQ_DEVICE_OPENCL) {
+      // As verify does: a layer no OpenCL implementation serves runs on the CPU, visibly.
+      Selection cpu = try_select_implementation(host.plugins().registry(), desc, opencl::DevicePath::cpu_device(), policy);
+      if (cpu.chosen != nullptr) {
+        cpu.how = opencl::fallback_note(mi.selection) + "; " + cpu.how;
+        mi.selection = std::move(cpu);
+      }
+    }
     r.modules.push_back(std::move(mi));
   }
   return r;

@@ -17,6 +17,7 @@
 #include "core/oracle_layer.hpp"
 #include "core/projection_tensors.hpp"
 #include "opencl/device_path.hpp"
+#include "opencl/fallback_note.hpp"
 
 namespace incq::host {
 
@@ -118,7 +119,7 @@ Selection select_with_fallback(Host& host, const opencl::DevicePath& ocl, const 
     if (sel.chosen == nullptr) throw Error(sel.error);
     return sel;
   }
-  note = " (fallback to cpu with host staging: " + sel.error.substr(0, sel.error.find('\n')) + ")";
+  note = " (" + opencl::fallback_note(sel) + ")";
   device = opencl::DevicePath::cpu_device();
   return select_implementation(host.plugins().registry(), desc, device, policy);
 }
@@ -254,8 +255,8 @@ void verify_fused(Host& host, const opencl::DevicePath& ocl, const st::Checkpoin
   } catch (const Error& e) {
     if (device.type != INCQ_DEVICE_OPENCL) throw;
     // As for single layers: parts no OpenCL implementation can serve run on the CPU, reported.
-    fallback = std::string(" (fallback to cpu with host staging: ") + e.what() + ")";
-    fallback = fallback.substr(0, fallback.find('\n'));
+    const std::string what = e.what();
+    fallback = " (fallback to cpu with host staging: " + what.substr(0, what.find('\n')) + ")";
     device = opencl::DevicePath::cpu_device();
     fused = FusedLinear::load(host.plugins().registry(), device, policy, plan, weights, schemes, o.act_dtype);
   }
