@@ -94,11 +94,14 @@ inline void int_wo_tile_acc(const int B, const int R, global const void* in, con
     }
     if (block_uniform) {
       const int g = num_groups_one ? 0 : k0 / G;
-      float s[4], z[4];
+      // q - z as as_float(0x4B000000 | q) - (2^23 + z): the OR places the code in the mantissa of
+      // 2^23 (exact for codes below 2^23), so one FADD replaces an int-to-float conversion, which
+      // runs at a fraction of the FMA rate on GPUs and would bound decode.
+      float s[4], zf[4];
       for (int j = 0; j < 4; ++j) {
         const int n = min(n0 + j, N - 1);
         s[j] = vload_half((size_t)g * (size_t)N + (size_t)n, (global const half*)scales);
-        z[j] = xpu_zero_at(zeros, zrow, g, n, B, zero_add);
+        zf[j] = 8388608.0f + xpu_zero_at(zeros, zrow, g, n, B, zero_add);
       }
       float part[8][4];
       for (int r = 0; r < R; ++r)
@@ -106,7 +109,7 @@ inline void int_wo_tile_acc(const int B, const int R, global const void* in, con
 #pragma unroll
       for (int i = 0; i < 32; ++i) {
         for (int j = 0; j < 4; ++j) {
-          const float d = (float)xpu_bits_at(words[j], i * B, B) - z[j];
+          const float d = as_float(0x4B000000u | xpu_bits_at(words[j], i * B, B)) - zf[j];
           for (int r = 0; r < R; ++r) part[r][j] = fma(xs[r][i], d, part[r][j]);
         }
       }

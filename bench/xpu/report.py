@@ -16,7 +16,7 @@ def main(xpu_file, torch_file, machine_line):
         print(f"torch:   {t.get('torch')} on {t.get('gpu')}")
     print(f"in-run device read bandwidth (1 GiB streaming read, OpenCL): {bw:.0f} GB/s")
     print(f"W4A16 g128, N x K = 4096 x 14336, cold weights ({lin['copies']} copies x {lin['weight_MB_per_copy']:.1f} MB)")
-    print(f"{'M':>4} {'inc_xpu us':>11} {'tile':>6} {'GB/s':>7} {'%readBW':>8} {'GFLOP/s':>8} "
+    print(f"{'M':>4} {'inc_xpu us':>11} {'config':>40} {'GB/s':>7} {'%readBW':>8} {'GFLOP/s':>8} "
           f"{'torch int4 us':>14} {'x int4':>7} {'torch bf16 us':>14} {'t/bf16':>7}")
     for m in (1, 16, 512):
         b = lin[f"M{m}"]["best"]
@@ -25,7 +25,7 @@ def main(xpu_file, torch_file, machine_line):
             continue
         tm = t.get(f"M{m}", {})
         i4, bf = tm.get("int4pack_mm_us"), tm.get("bf16_matmul_us")
-        print(f"{m:>4} {b['us']:>11.1f} {b['tile']:>6} {b['GBs']:>7.0f} {100 * b['GBs'] / bw:>7.1f}% {b['GFLOPs']:>8.0f} "
+        print(f"{m:>4} {b['us']:>11.1f} {b['config']:>40} {b['GBs']:>7.0f} {100 * b['GBs'] / bw:>7.1f}% {b['GFLOPs']:>8.0f} "
               f"{i4 if i4 else float('nan'):>14.1f} {(i4 / b['us']) if i4 else float('nan'):>7.2f} "
               f"{bf if bf else float('nan'):>14.1f} {(b['us'] / bf) if bf else float('nan'):>7.2f}")
     q = x["qkv_fused_M1"]

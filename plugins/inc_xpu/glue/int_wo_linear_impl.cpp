@@ -1,5 +1,6 @@
 // "inc_xpu.int_wo_linear": integer weight-only Linear (2/3/4/8 bits, sym/asym, GPTQ v1/v2, AWQ,
 // act-order g_idx, merged output partitions) on an OpenCL device.
+#include "device_info.hpp"
 #include "impls.hpp"
 #include "int/int_device_matrix.hpp"
 #include "int/int_wo_linear_device.hpp"
@@ -28,7 +29,22 @@ struct IntWoLinear {
         tensors, s.name, "", s.in_features, s.out_features,
         inc_cpu::IntWoFormat{s.bits, s.packing, s.group_size, s.sym != 0}, s.has_bias != 0);
     cl_program program = layer.runtime->programs().get(*layer.session, int_program_spec(s.act_dtype, s.bits));
-    return make_int_wo_linear(*layer.session, program, make_int_device_image(m), "layer '" + s.name + "'");
+    // NVIDIA's tensor cores, where the TF32 GEMM is exact for these activations and groups.
+    cl_program mma = nullptr;
+    std::string why;
+    const bool nvidia = cl_support::device_string(layer.session->device(), CL_DEVICE_VENDOR).find("NVIDIA") != std::string::npos;
+    if (!nvidia) why = "not an NVIDIA device";
+    else if (s.act_dtype == INCQ_DTYPE_F32) why = "f32 activations are not exact in TF32";
+    else if (!m.g_idx.empty()) why = "act-order g_idx";
+    else if (m.num_groups != 1 && m.group_size % 32 != 0) why = "group size is not a multiple of 32";
+    else {
+      try {
+        mma = layer.runtime->programs().get(*layer.session, int_mma_program_spec(s.act_dtype, s.bits));
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+    }
+    return make_int_wo_linear(*layer.session, program, mma, why, make_int_device_image(m), "layer '" + s.name + "'");
   }
   static uint64_t resident(const Weights& w) { return w.w.resident; }
 };

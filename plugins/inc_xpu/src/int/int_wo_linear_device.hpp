@@ -25,10 +25,14 @@ IntDeviceBuffers upload_int_matrix(const Session& s, const IntDeviceImage& img, 
 struct IntWoLinearDevice {
   IntDeviceBuffers w;
   Kernel decode, prefill;  // int_wo_linear_b<bits>_r1 / _r8
+  Kernel mma;              // int_wo_gemm_16xT_tf32mma_nv_b<bits>, when available
+  bool has_mma = false;
+  std::string mma_reason;  // why not, when !has_mma
 };
 
-IntWoLinearDevice make_int_wo_linear(const Session& s, cl_program program, const IntDeviceImage& img,
-                                     const std::string& what);
+// mma_program: the NVIDIA tensor-core program, or nullptr (mma_reason says why).
+IntWoLinearDevice make_int_wo_linear(const Session& s, cl_program program, cl_program mma_program,
+                                     const std::string& mma_reason, const IntDeviceImage& img, const std::string& what);
 
 // Enqueues y[M,N] = x[M,K] . W + b on s's queue; x/y are cl_mem with element offsets.
 void enqueue_int_wo_linear(const Session& s, const IntWoLinearDevice& l, const LayerTuning& t, cl_mem x,

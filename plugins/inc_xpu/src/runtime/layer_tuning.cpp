@@ -34,9 +34,24 @@ LayerTuning parse_layer_tuning(const incq_kv* options, size_t num_options, const
       if (std::sscanf(value.c_str(), "%d%c", &r, &tail) != 1 || r < 1)
         fail(INCQ_ERR_INVALID_ARGUMENT, who + ": option prefill_rows must be a positive integer, got '" + value + "'");
       t.prefill_rows = r;
+    } else if (key == "tensor_cores") {
+      if (value != "auto" && value != "on" && value != "off")
+        fail(INCQ_ERR_INVALID_ARGUMENT, who + ": option tensor_cores must be auto, on or off, got '" + value + "'");
+      t.tensor_cores = value;
+    } else if (key == "tensor_core_rows" || key == "tensor_core_warps") {
+      int r = 0;
+      char tail = 0;
+      if (std::sscanf(value.c_str(), "%d%c", &r, &tail) != 1 || r < 1 || r > 32)
+        fail(INCQ_ERR_INVALID_ARGUMENT, who + ": option " + key + " must be an integer in 1..32, got '" + value + "'");
+      if (key == "tensor_core_rows") t.tensor_core_rows = r;
+      else t.tensor_core_warps = static_cast<size_t>(r);
+    } else if (key == "compute_type") {
+      // The host-wide key (fp32 | bf16 | int8 | auto): inc_xpu's kernels compute in f32 only.
+      if (value != "fp32" && value != "auto")
+        fail(INCQ_ERR_UNSUPPORTED, who + ": compute_type '" + value + "' is not available in inc_xpu (f32 only; use fp32 or auto)");
     } else {
       fail(INCQ_ERR_INVALID_ARGUMENT, who + ": unknown option '" + key +
-                                          "' (inc_xpu layers accept decode_tile, prefill_tile, prefill_rows)");
+                                          "' (inc_xpu layers accept decode_tile, prefill_tile, prefill_rows, compute_type, tensor_cores, tensor_core_rows, tensor_core_warps)");
     }
   }
   return t;

@@ -2,6 +2,11 @@
 //   decode_tile   LXxLY   work-group of the decode kernels: LX column quads x LY k-slices (16x16)
 //   prefill_tile  LXxLY   the same for the prefill (8-row) kernels (16x8)
 //   prefill_rows  M       from this many rows on, the 8-row kernels run (5)
+//   compute_type  fp32|auto   the host-wide key; inc_xpu computes in f32 (others are refused)
+//   tensor_cores  auto|on|off NVIDIA only: the TF32 mma GEMM for bf16/f16 activations (auto: from
+//                             tensor_core_rows rows on; on: from 1 row; off: never)
+//   tensor_core_rows M        (2)
+//   tensor_core_warps LY      warps per work-group of the mma GEMM, along K (8)
 // Unknown keys are errors naming the layer.
 #ifndef INCQ_INC_XPU_LAYER_TUNING_HPP
 #define INCQ_INC_XPU_LAYER_TUNING_HPP
@@ -21,6 +26,9 @@ struct LayerTuning {
   Tile decode{16, 16};
   Tile prefill{16, 8};
   int prefill_rows = 5;
+  std::string tensor_cores = "auto";
+  int tensor_core_rows = 2;
+  size_t tensor_core_warps = 8;
 };
 
 LayerTuning parse_layer_tuning(const incq_kv* options, size_t num_options, const std::string& who);

@@ -150,6 +150,7 @@ cl_program ProgramStore::get(const Session& s, const ProgramSpec& spec) {
   const std::string key = key_of(s.device(), spec, &source);
   const auto map_key = std::make_tuple(s.context(), s.device(), key);
   if (auto it = programs_.find(map_key); it != programs_.end()) return it->second;
+  if (auto it = failures_.find(map_key); it != failures_.end()) fail(INCQ_ERR_UNAVAILABLE, it->second);
 
   const std::string path = cache_dir_.empty() ? "" : cache_dir_ + "/" + hex64(fnv1a64(key.data(), key.size())) + ".clbin";
   cl_program p = path.empty() ? nullptr : load_binary(s, path, key);
@@ -167,8 +168,10 @@ cl_program ProgramStore::get(const Session& s, const ProgramSpec& spec) {
       clReleaseProgram(p);
       std::string files;
       for (const auto& f : spec.files) files += (files.empty() ? "" : "+") + f;
-      fail(INCQ_ERR_UNAVAILABLE, "kernel build failed for " + files + " on " + cl_support::describe_device(dev) +
-                                     ": " + cl_dynamic::status_name(st) + "; options '" + options + "'; build log:\n" + log);
+      const std::string msg = "kernel build failed for " + files + " on " + cl_support::describe_device(dev) + ": " +
+                              cl_dynamic::status_name(st) + "; options '" + options + "'; build log:\n" + log;
+      failures_.emplace(map_key, msg);
+      fail(INCQ_ERR_UNAVAILABLE, msg);
     }
     ++stats_.built_from_source;
     if (!path.empty()) save_binary(p, dev, path, key);

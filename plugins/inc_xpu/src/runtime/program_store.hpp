@@ -52,6 +52,8 @@ class ProgramStore {
   std::string extra_options_;
   mutable std::mutex mutex_;
   std::map<std::tuple<cl_context, cl_device_id, std::string>, cl_program> programs_;
+  // Builds that failed, with their message: a program is compiled at most once per process.
+  std::map<std::tuple<cl_context, cl_device_id, std::string>, std::string> failures_;
   ProgramStoreStats stats_;
 };
 

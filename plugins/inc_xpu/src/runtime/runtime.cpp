@@ -18,6 +18,11 @@ ProgramSpec int_program_spec(int32_t act_dtype, int32_t bits) {
           "-DACT_DTYPE=" + std::to_string(act_dtype) + " -DINT_BITS=" + std::to_string(bits)};
 }
 
+ProgramSpec int_mma_program_spec(int32_t act_dtype, int32_t bits) {
+  return {{"common_act_io.cl", "int_wo_tile_f32acc.cl", "int_wo_gemm_16xT_tf32mma_nv.cl"},
+          "-DACT_DTYPE=" + std::to_string(act_dtype) + " -DINT_BITS=" + std::to_string(bits)};
+}
+
 Runtime::Runtime(PluginOptions options)
     : options_(std::move(options)), programs_(options_.cache_dir, options_.build_options) {}
 

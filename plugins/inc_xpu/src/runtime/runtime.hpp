@@ -43,6 +43,8 @@ class Runtime {
 // The integer program (Linear and MoE kernels, routing, combine) for activations of `act_dtype`
 // (incq_dtype F32/F16/BF16) and weights of `bits` (2/3/4/8).
 ProgramSpec int_program_spec(int32_t act_dtype, int32_t bits);
+// The NVIDIA tensor-core GEMM program (kernels_cl/int_wo_gemm_16xT_tf32mma_nv.cl), same options.
+ProgramSpec int_mma_program_spec(int32_t act_dtype, int32_t bits);
 
 // The plugin's runtime (set by initialize, cleared by shutdown). Throws UNAVAILABLE when absent.
 Runtime& runtime();

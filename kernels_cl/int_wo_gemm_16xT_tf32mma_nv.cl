@@ -1,0 +1,113 @@
+// Integer weight-only GEMM on NVIDIA tensor cores through inline PTX (NVIDIA's OpenCL compiler
+// accepts PTX asm; other drivers never build this file — the plugin adds it only for NVIDIA
+// devices, and falls back to the f32 FMA kernels when it does not build).
+//
+// mma.sync m16n8k8 with TF32 inputs and f32 accumulation: the activations must be exact in TF32
+// (bf16 and f16 are: 8 resp. 11 significant bits, TF32 keeps 11; f32 activations never come here),
+// and q - z is a small integer, exact too; products are exact and sums are f32, so the error
+// contract is the FMA kernels'. Scales are applied per 32-row k-block (inside one group: only
+// G % 32 == 0 without g_idx runs here).
+//
+// A warp owns 16 rows x 32 columns (4 n8 tiles) and the k-blocks kb = warp, warp + LY, ...; the
+// work-group is LY warps over the same columns, reduced through local memory. Lane l: g = l / 4,
+// t = l % 4 (PTX ISA fragment layout of m16n8k8 .tf32: A a0 (g, t) a1 (g+8, t) a2 (g, t+4)
+// a3 (g+8, t+4); B b0 (k t, n g) b1 (k t+4, n g); C c0 (g, 2t) c1 (g, 2t+1) c2 (g+8, 2t) c3 (g+8, 2t+1)).
+// Needs common_act_io.cl and int_wo_tile_f32acc.cl before it.
+
+inline void xpu_mma_tf32_16x8x8(float c[4], const uint a[4], const uint b0, const uint b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+inline float xpu_mma_x(global const act_t* x, const uint x_off, const int M, const int K, const int row, const int k) {
+  return (row < M && k < K) ? xpu_load_act(x, x_off + (uint)row * (uint)K + (uint)k) : 0.0f;
+}
+
+inline void int_wo_gemm_16xT_tf32mma_body(const int B, global const act_t* x, const uint x_off, global const uint* qw,
+                                          global const ushort* scales, global const uint* zeros,
+                                          global const uchar* bias, const int bias_dtype, global act_t* y,
+                                          const uint y_off, const int M, const int N, const int K, const int G,
+                                          const int zero_add, local float* red) {
+  const int lane = get_local_id(0), warp = get_local_id(1), LY = get_local_size(1);
+  const int g8 = lane >> 2, t = lane & 3;
+  const int n_base = get_group_id(0) * 32;
+  const int m0 = get_group_id(2) * 16;
+  const int rows_total = (K * B + 31) / 32;
+  const int zrow = (N * B + 31) / 32;
+  const int nblocks = (K + 31) / 32;
+  const int one_group = G >= K;
+  float acc[4][4];
+  for (int nt = 0; nt < 4; ++nt)
+    for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
+
+  for (int kb = warp; kb < nblocks; kb += LY) {
+    const int k0 = kb * 32;
+    const int grp = one_group ? 0 : k0 / G;
+    // A fragments for the block's four k8 steps (shared by the four n tiles).
+    uint a[4][4];
+    for (int s = 0; s < 4; ++s) {
+      const int k = k0 + 8 * s + t;
+      a[s][0] = as_uint(xpu_mma_x(x, x_off, M, K, m0 + g8, k));
+      a[s][1] = as_uint(xpu_mma_x(x, x_off, M, K, m0 + g8 + 8, k));
+      a[s][2] = as_uint(xpu_mma_x(x, x_off, M, K, m0 + g8, k + 4));
+      a[s][3] = as_uint(xpu_mma_x(x, x_off, M, K, m0 + g8 + 8, k + 4));
+    }
+    for (int nt = 0; nt < 4; ++nt) {
+      const int n = n_base + nt * 8 + g8;  // this lane's B column
+      const int nc = min(n, N - 1);
+      uint words[8];
+      for (int w = 0; w < B; ++w) {
+        const int row = kb * B + w;
+        words[w] = (row < rows_total && n < N) ? qw[(size_t)row * (size_t)N + (size_t)n] : 0u;
+      }
+      for (int w = B; w < 8; ++w) words[w] = 0u;
+      const float zf = 8388608.0f + xpu_zero_at(zeros, zrow, grp, nc, B, zero_add);
+      float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (int s = 0; s < 4; ++s) {
+        const int i0 = 8 * s + t;
+        // k past the end reads code bits of zeroed words; x there is 0, so the product is 0.
+        const float w0 = as_float(0x4B000000u | xpu_bits_at(words, i0 * B, B)) - zf;
+        const float w1 = as_float(0x4B000000u | xpu_bits_at(words, (i0 + 4) * B, B)) - zf;
+        xpu_mma_tf32_16x8x8(c, a[s], as_uint(w0), as_uint(w1));
+      }
+      // c0/c2 are column 2t of the tile, c1/c3 column 2t+1.
+      const int col0 = min(n_base + nt * 8 + 2 * t, N - 1), col1 = min(n_base + nt * 8 + 2 * t + 1, N - 1);
+      const float s0 = vload_half((size_t)grp * (size_t)N + (size_t)col0, (global const half*)scales);
+      const float s1 = vload_half((size_t)grp * (size_t)N + (size_t)col1, (global const half*)scales);
+      acc[nt][0] = fma(s0, c[0], acc[nt][0]);
+      acc[nt][1] = fma(s1, c[1], acc[nt][1]);
+      acc[nt][2] = fma(s0, c[2], acc[nt][2]);
+      acc[nt][3] = fma(s1, c[3], acc[nt][3]);
+    }
+  }
+  // Reduce over the LY warps in a fixed order: warp 0 adds the others.
+  for (int nt = 0; nt < 4; ++nt)
+    for (int i = 0; i < 4; ++i) red[((warp * 4 + nt) * 4 + i) * 32 + lane] = acc[nt][i];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  if (warp != 0) return;
+  for (int w = 1; w < LY; ++w)
+    for (int nt = 0; nt < 4; ++nt)
+      for (int i = 0; i < 4; ++i) acc[nt][i] += red[((w * 4 + nt) * 4 + i) * 32 + lane];
+  for (int nt = 0; nt < 4; ++nt)
+    for (int i = 0; i < 4; ++i) {
+      const int row = m0 + g8 + (i >= 2 ? 8 : 0);
+      const int col = n_base + nt * 8 + 2 * t + (i & 1);
+      if (row >= M || col >= N) continue;
+      const float b = bias_dtype != 0 ? xpu_load_typed(bias, col, bias_dtype) : 0.0f;
+      xpu_store_act(y, y_off + (uint)row * (uint)N + (uint)col, acc[nt][i] + b);
+    }
+}
+
+#define INT_WO_GEMM_TF32MMA_KERNEL(BITS)                                                                     \
+  __kernel void int_wo_gemm_16xT_tf32mma_nv_b##BITS(                                                        \
+      global const act_t* x, uint x_off, global const uint* qw, global const ushort* scales,                  \
+      global const uint* zeros, global const uchar* bias, int bias_dtype, global act_t* y, uint y_off, int M, \
+      int N, int K, int G, int zero_add, local float* red) {                                                 \
+    int_wo_gemm_16xT_tf32mma_body(BITS, x, x_off, qw, scales, zeros, bias, bias_dtype, y, y_off, M, N, K, G,  \
+                                  zero_add, red);                                                           \
+  }
+#define INT_WO_GEMM_TF32MMA_KERNEL_EXPAND(BITS) INT_WO_GEMM_TF32MMA_KERNEL(BITS)
+INT_WO_GEMM_TF32MMA_KERNEL_EXPAND(INT_BITS)
