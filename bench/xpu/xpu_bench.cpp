@@ -36,6 +36,7 @@ namespace {
 struct Args {
   std::string plugin_dir, platform, cache_dir = "off";
   int copies = 8, iters = 40, reps = 7;
+  bool quick = false;  // small shapes, one repetition: a smoke test of the driver itself (e.g. on PoCL)
   std::vector<std::string> tiles = {"16x16", "8x32", "4x64", "32x8", "4x32", "8x16", "2x128", "16x32"};
   std::vector<std::string> prefill_tiles = {"16x8", "32x4", "16x4", "8x8", "8x4", "64x2"};
 };
@@ -53,8 +54,16 @@ Args parse(int argc, char** argv) {
     }
     return out;
   };
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--quick") {
+      a.quick = true;
+      a.copies = a.iters = a.reps = 1;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) throw std::runtime_error("missing value for " + k);
+    const std::string v = argv[i + 1];
     if (k == "--plugin-dir") a.plugin_dir = v;
     else if (k == "--platform") a.platform = v;
     else if (k == "--copies") a.copies = std::stoi(v);
@@ -162,7 +171,7 @@ __kernel void read_bw_uint4(global const uint4* p, const ulong n, global uint* o
 )CL";
 
 double read_bandwidth_gbs(const Device& d, int reps) {
-  const size_t bytes = size_t(1) << 30;
+  const size_t bytes = size_t(1) << (reps == 1 ? 24 : 30);
   cl_int st = CL_SUCCESS;
   cl_mem buf = clCreateBuffer(d.ctx, CL_MEM_READ_WRITE, bytes, nullptr, &st);
   check(st, "read bw buffer");
@@ -241,7 +250,7 @@ int main(int argc, char** argv) try {
   std::mt19937 rng(7);
   // --- W4A16 g128 Linear, N x K = 4096 x 14336: decode (M=1), M=16, prefill (M=512)
   {
-    const int64_t N = 4096, K = 14336;
+    const int64_t N = args.quick ? 256 : 4096, K = args.quick ? 512 : 14336;
     const int G = 128;
     const std::string name = "bench.down_proj";
     const incq_layer_desc desc = linear_desc(name, K, N, G, nullptr);
@@ -249,7 +258,7 @@ int main(int argc, char** argv) try {
     const double weight_bytes = t.qweight.size() * 4.0 + t.qzeros.size() * 4.0 + t.scales.size() * 2.0;
     json shape = {{"N", N}, {"K", K}, {"group", G}, {"copies", args.copies},
                   {"weight_MB_per_copy", weight_bytes / 1e6}};
-    for (int64_t M : {1, 16, 512}) {
+    for (int64_t M : {int64_t(1), int64_t(16), int64_t(args.quick ? 33 : 512)}) {
       std::vector<uint16_t> x(static_cast<size_t>(M * K));
       std::uniform_real_distribution<float> xd(-1.0f, 1.0f);
       for (auto& v : x) v = float_to_bf16(xd(rng));
@@ -307,10 +316,11 @@ int main(int argc, char** argv) try {
   }
   // --- fused q/k/v (Llama-3-8B GQA: q 4096, k 1024, v 1024 over K = 4096), M = 1
   {
-    const int64_t K = 4096;
+    const int64_t K = args.quick ? 256 : 4096;
     const int G = 128;
-    const std::vector<int64_t> parts = {4096, 1024, 1024};
-    const int64_t N = 6144;
+    const std::vector<int64_t> parts =
+        args.quick ? std::vector<int64_t>{256, 64, 64} : std::vector<int64_t>{4096, 1024, 1024};
+    const int64_t N = parts[0] + parts[1] + parts[2];
     IntTensors merged = random_w4(K, N, G, rng);
     std::vector<IntTensors> sep;
     for (int64_t n : parts) sep.push_back(random_w4(K, n, G, rng));
@@ -348,7 +358,7 @@ int main(int argc, char** argv) try {
   }
   // --- MoE decode: 64 experts, top-8, H = 2048, I = 1408 (DeepSeek-V2-Lite sizes), W4 g128, T = 1
   {
-    const int64_t E = 64, H = 2048, I = 1408, T = 1;
+    const int64_t E = args.quick ? 8 : 64, H = args.quick ? 256 : 2048, I = args.quick ? 128 : 1408, T = 1;
     const int top_k = 8, G = 128;
     std::vector<IntTensors> w;
     std::vector<host::BundleTensor> bundle;
@@ -373,7 +383,7 @@ int main(int argc, char** argv) try {
     desc.intermediate_size = I;
     desc.top_k = top_k;
     std::vector<std::unique_ptr<host::LoadedLayer>> layers;
-    const int moe_copies = 2;  // 2 x 277 MB of experts; routing changes every call as well
+    const int moe_copies = args.quick ? 1 : 2;  // 2 x 277 MB of experts; routing changes every call as well
     for (int c = 0; c < moe_copies; ++c)
       layers.push_back(host::LoadedLayer::load(*moe, desc, dev, bundle, INCQ_PACKING_GPTQ_V2));
     std::vector<uint16_t> x(static_cast<size_t>(T * H), float_to_bf16(0.01f));

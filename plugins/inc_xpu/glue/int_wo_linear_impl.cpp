@@ -44,6 +44,8 @@ struct IntWoLinear {
         why = e.what();
       }
     }
+    if (layer.tuning.tensor_cores == "on" && mma == nullptr)
+      fail(INCQ_ERR_UNSUPPORTED, "layer '" + s.name + "': tensor_cores=on, but the tensor-core GEMM is not available: " + why);
     return make_int_wo_linear(*layer.session, program, mma, why, make_int_device_image(m), "layer '" + s.name + "'");
   }
   static uint64_t resident(const Weights& w) { return w.w.resident; }
