@@ -72,12 +72,12 @@ void check(const MatrixCase& c, const IntWoMatrix& src, const IntPackedMatrix& w
       }
     }
   }
-  int64_t max_group = 0;
-  for (int64_t g = 0; g < w.num_groups; ++g) max_group = std::max<int64_t>(max_group, w.group_start[g + 1] - w.group_start[g]);
+  int64_t max_seg = 0;
+  for (int64_t sg = 0; sg < w.num_segments(); ++sg) max_seg = std::max<int64_t>(max_seg, w.seg_start[sg + 1] - w.seg_start[sg]);
   // fp32 accumulation inside a group (one rounding per FMA), one scaling, the sum over groups,
   // the bias: docs/compute_modes.md. int8 sums are exact, so only the fp32 steps count.
   const double u = std::ldexp(1.0, -24);
-  const double factor = (ct == ComputeType::kInt8 ? 0 : max_group) + w.num_groups + 4;
+  const double factor = (ct == ComputeType::kInt8 ? 0 : max_seg) + w.num_segments() + 4;
   for (int64_t m = 0; m < M; ++m) {
     for (int64_t n = 0; n < N; ++n) {
       double ref = src.bias_at(n), mag = std::fabs(src.bias_at(n));
@@ -101,7 +101,7 @@ std::vector<MatrixCase> all_cases() {
     int64_t K, N;
   };
   // N: not a multiple of 16 where the packing allows, odd strip counts; K: several groups.
-  const Shape shapes[] = {{2, 160, 48}, {3, 160, 96}, {4, 160, 40}, {8, 164, 20}};
+  const Shape shapes[] = {{2, 160, 48}, {3, 160, 96}, {4, 576, 40}, {8, 164, 20}};
   for (const Shape& s : shapes) {
     for (int packing : {INCQ_PACKING_GPTQ_V1, INCQ_PACKING_GPTQ_V2}) {
       for (bool sym : {true, false}) {

@@ -56,7 +56,7 @@ struct GroupRows {
     (step<F>(d, zf, xr, row0, acc), ...);
   }
   static void run(const IntPackedMatrix& w, const uint32_t* codes, int64_t width, const __m256i* mask, int64_t col,
-                  int64_t g, const __m256* scale, const __m256* zf, const float* x, int64_t ldx, int64_t m0, float* y,
+                  int64_t sg, const __m256* scale, const __m256* zf, const float* x, int64_t ldx, int64_t m0, float* y,
                   int64_t ldy) {
     constexpr int kTile = static_cast<int>(tile_rows(B));
     constexpr int kDw = static_cast<int>(tile_dwords(B));
@@ -64,7 +64,7 @@ struct GroupRows {
     for (int r = 0; r < R; ++r) xr[r] = x + (m0 + r) * ldx;
     __m256 acc[R][2];
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    const int64_t t0 = w.group_start[g] / kTile, t1 = w.group_start[g + 1] / kTile;
+    const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m256i d[2][3];
       const uint32_t* p = codes + t * kDw * width;
@@ -78,7 +78,7 @@ struct GroupRows {
     for (int r = 0; r < R; ++r) {
       float* yp = y + (m0 + r) * ldy + col;
       for (int h = 0; h < 2; ++h) {
-        const __m256 prev = g == 0 ? _mm256_setzero_ps() : _mm256_maskload_ps(yp + 8 * h, mask[h]);
+        const __m256 prev = sg == 0 ? _mm256_setzero_ps() : _mm256_maskload_ps(yp + 8 * h, mask[h]);
         _mm256_maskstore_ps(yp + 8 * h, mask[h], _mm256_fmadd_ps(scale[h], acc[r][h], prev));
       }
     }
@@ -94,7 +94,8 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
     for (int j = 0; j < 16; ++j) lanes[j] = j < width ? -1 : 0;
     const __m256i mask[2] = {_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes)),
                              _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8))};
-    for (int64_t g = 0; g < w.num_groups; ++g) {
+    for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
+      const int64_t g = w.seg_group[sg];
       alignas(32) float sc[16] = {}, z[16] = {};
       const uint16_t* sp = w.strip_scales(s) + g * width;
       for (int64_t j = 0; j < width; ++j) {
@@ -105,10 +106,10 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
       const __m256 zf[2] = {_mm256_load_ps(z), _mm256_load_ps(z + 8)};
       for (int64_t m0 = 0; m0 < M; m0 += kRows) {
         switch (std::min<int64_t>(kRows, M - m0)) {
-          case 1: GroupRows<B, 1>::run(w, w.strip_codes(s), width, mask, col, g, scale, zf, x, ldx, m0, y, ldy); break;
-          case 2: GroupRows<B, 2>::run(w, w.strip_codes(s), width, mask, col, g, scale, zf, x, ldx, m0, y, ldy); break;
-          case 3: GroupRows<B, 3>::run(w, w.strip_codes(s), width, mask, col, g, scale, zf, x, ldx, m0, y, ldy); break;
-          default: GroupRows<B, 4>::run(w, w.strip_codes(s), width, mask, col, g, scale, zf, x, ldx, m0, y, ldy); break;
+          case 1: GroupRows<B, 1>::run(w, w.strip_codes(s), width, mask, col, sg, scale, zf, x, ldx, m0, y, ldy); break;
+          case 2: GroupRows<B, 2>::run(w, w.strip_codes(s), width, mask, col, sg, scale, zf, x, ldx, m0, y, ldy); break;
+          case 3: GroupRows<B, 3>::run(w, w.strip_codes(s), width, mask, col, sg, scale, zf, x, ldx, m0, y, ldy); break;
+          default: GroupRows<B, 4>::run(w, w.strip_codes(s), width, mask, col, sg, scale, zf, x, ldx, m0, y, ldy); break;
         }
       }
     }

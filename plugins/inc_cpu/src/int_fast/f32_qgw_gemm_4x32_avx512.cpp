@@ -100,7 +100,7 @@ struct GroupRows {
     (step<F>(dec, d, zf, xr, row0, acc), ...);
   }
 
-  static void run(const IntPackedMatrix& w, const Decode<B, SYM>& dec, const StripPair& sp, int64_t g,
+  static void run(const IntPackedMatrix& w, const Decode<B, SYM>& dec, const StripPair& sp, int64_t sg,
                   const __m512* scale, const __m512* zf, const float* x, int64_t ldx, int64_t m0, float* y,
                   int64_t ldy) {
     constexpr int kTile = static_cast<int>(tile_rows(B));
@@ -110,7 +110,7 @@ struct GroupRows {
     __m512 acc[R][2][2];
     for (int r = 0; r < R; ++r)
       for (int i = 0; i < 2; ++i) acc[r][i][0] = acc[r][i][1] = _mm512_setzero_ps();
-    const int64_t t0 = w.group_start[g] / kTile, t1 = w.group_start[g + 1] / kTile;
+    const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m512i d[2][3];
       for (int i = 0; i < 2; ++i) {
@@ -124,7 +124,7 @@ struct GroupRows {
       for (int i = 0; i < sp.n; ++i) {
         float* yp = y + (m0 + r) * ldy + sp.col[i];
         const __m512 sum = _mm512_add_ps(acc[r][i][0], acc[r][i][1]);
-        const __m512 prev = g == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(sp.mask[i], yp);
+        const __m512 prev = sg == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(sp.mask[i], yp);
         _mm512_mask_storeu_ps(yp, sp.mask[i], _mm512_fmadd_ps(scale[i], sum, prev));
       }
     }
@@ -148,7 +148,8 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
       sp.col[i] = si * kStripWidth;
     }
     (void)tiles;
-    for (int64_t g = 0; g < w.num_groups; ++g) {
+    for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
+      const int64_t g = w.seg_group[sg];
       __m512 scale[2], zf[2];
       for (int i = 0; i < 2; ++i) {
         const int64_t si = std::min(s + i, s1 - 1);
@@ -162,10 +163,10 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
       }
       for (int64_t m0 = 0; m0 < M; m0 += kRows) {
         switch (std::min<int64_t>(kRows, M - m0)) {
-          case 1: GroupRows<B, SYM, 1>::run(w, dec, sp, g, scale, zf, x, ldx, m0, y, ldy); break;
-          case 2: GroupRows<B, SYM, 2>::run(w, dec, sp, g, scale, zf, x, ldx, m0, y, ldy); break;
-          case 3: GroupRows<B, SYM, 3>::run(w, dec, sp, g, scale, zf, x, ldx, m0, y, ldy); break;
-          default: GroupRows<B, SYM, 4>::run(w, dec, sp, g, scale, zf, x, ldx, m0, y, ldy); break;
+          case 1: GroupRows<B, SYM, 1>::run(w, dec, sp, sg, scale, zf, x, ldx, m0, y, ldy); break;
+          case 2: GroupRows<B, SYM, 2>::run(w, dec, sp, sg, scale, zf, x, ldx, m0, y, ldy); break;
+          case 3: GroupRows<B, SYM, 3>::run(w, dec, sp, sg, scale, zf, x, ldx, m0, y, ldy); break;
+          default: GroupRows<B, SYM, 4>::run(w, dec, sp, sg, scale, zf, x, ldx, m0, y, ldy); break;
         }
       }
     }

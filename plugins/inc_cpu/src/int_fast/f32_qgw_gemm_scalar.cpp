@@ -38,10 +38,11 @@ void f32_qgw_gemm_scalar(const IntPackedMatrix& w, const float* x, int64_t ldx, 
     for (int64_t m = 0; m < M; ++m) {
       for (int64_t j = 0; j < width; ++j) {
         float yv = 0.0f;
-        for (int64_t g = 0; g < w.num_groups; ++g) {
+        for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
+          const int64_t g = w.seg_group[sg];
           const int32_t z = w.zero_at(g, n0 + j);
           float acc = 0.0f;
-          for (int64_t row = w.group_start[g]; row < w.group_start[g + 1]; ++row) {
+          for (int64_t row = w.seg_start[sg]; row < w.seg_start[sg + 1]; ++row) {
             const int32_t q = static_cast<int32_t>(code_at(w, strip, width, row, j));
             acc += x[m * ldx + row] * static_cast<float>(q - z);
           }
@@ -62,12 +63,13 @@ void qd8_f32_qgw_gemm_scalar(const IntPackedMatrix& w, const int8_t* xq, int64_t
     for (int64_t m = 0; m < M; ++m) {
       for (int64_t j = 0; j < width; ++j) {
         float yv = 0.0f;
-        for (int64_t g = 0; g < w.num_groups; ++g) {
+        for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
+          const int64_t g = w.seg_group[sg];
           int32_t acc = 0;
-          for (int64_t row = w.group_start[g]; row < w.group_start[g + 1]; ++row) {
+          for (int64_t row = w.seg_start[sg]; row < w.seg_start[sg + 1]; ++row) {
             acc += xq[m * ldq + row] * static_cast<int32_t>(code_at(w, strip, width, row, j));
           }
-          acc -= w.zero_at(g, n0 + j) * xsum[m * w.num_groups + g];
+          acc -= w.zero_at(g, n0 + j) * xsum[m * w.num_segments() + sg];
           yv += sx[m] * half_to_float(scales[g * width + j]) * static_cast<float>(acc);
         }
         y[m * ldy + n0 + j] = yv;

@@ -5,9 +5,9 @@
 // allocate nothing and touch only their strips' columns of y, so disjoint strip ranges may run
 // on different threads.
 //   f32:  x fp32 (the bf16 mode passes x already rounded to bf16: same kernel, exact products),
-//         per group acc = sum x * (q - z) in fp32, then y += scale * acc.
-//   qd8:  x int8 per token (xq, sx), xsum[m][g] = sum of xq over group g's rows;
-//         per group acc = sum xq * q (int32, exact), y += sx * scale * float(acc - z * xsum).
+//         per segment acc = sum x * (q - z) in fp32, then y += scale * acc.
+//   qd8:  x int8 per token (xq, sx), xsum[m][sg] = sum of xq over segment sg's rows;
+//         per segment (a group, or <= 256 rows of it) acc = sum xq * q (int32, exact), y += sx * scale * float(acc - z * xsum).
 #ifndef INCQ_INC_CPU_INT_FAST_INT_KERNELS_HPP
 #define INCQ_INC_CPU_INT_FAST_INT_KERNELS_HPP
 

@@ -55,7 +55,7 @@ size_t activation_scratch_bytes(const IntPackedMatrix& w, ComputeType ct, int64_
   if (ct != ComputeType::kInt8) return align64(m * ld * sizeof(float));
   // codes (internal order) + codes in checkpoint order (quantizer output) + sx + xsum
   return align64(m * ld) + align64(static_cast<size_t>(w.K)) + align64(m * sizeof(float)) +
-         align64(m * static_cast<size_t>(w.num_groups) * sizeof(int32_t));
+         align64(m * static_cast<size_t>(w.num_segments()) * sizeof(int32_t));
 }
 
 PreparedActivations prepare_activations(const IntPackedMatrix& w, ComputeType ct, const float* x, int64_t ldx,
@@ -96,10 +96,10 @@ PreparedActivations prepare_activations(const IntPackedMatrix& w, ComputeType ct
         row[i] = k < 0 ? 0 : q_ckpt[k];
       }
     }
-    for (int64_t g = 0; g < w.num_groups; ++g) {
+    for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
       int32_t sum = 0;
-      for (int64_t i = w.group_start[g]; i < w.group_start[g + 1]; ++i) sum += row[i];
-      xsum[r * w.num_groups + g] = sum;
+      for (int64_t i = w.seg_start[sg]; i < w.seg_start[sg + 1]; ++i) sum += row[i];
+      xsum[r * w.num_segments() + sg] = sum;
     }
   }
   a.xq = xq;

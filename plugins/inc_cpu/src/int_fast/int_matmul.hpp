@@ -43,7 +43,7 @@ struct PreparedActivations {
   ComputeType ct = ComputeType::kFp32;
   int64_t M = 0;
   const float* xf = nullptr;   // fp32/bf16: [M][K_int]
-  const int8_t* xq = nullptr;  // int8: [M][K_int] codes, sx [M], xsum [M][num_groups]
+  const int8_t* xq = nullptr;  // int8: [M][K_int] codes, sx [M], xsum [M][num_segments]
   const float* sx = nullptr;
   const int32_t* xsum = nullptr;
   int64_t ld = 0;              // row stride of xf / xq in elements (K_int rounded up)

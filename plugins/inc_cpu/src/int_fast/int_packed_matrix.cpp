@@ -34,7 +34,7 @@ float IntPackedMatrix::bias_at(int64_t n) const {
 
 uint64_t IntPackedMatrix::resident_bytes() const {
   return codes.size() * sizeof(uint32_t) + scales.size() * sizeof(uint16_t) + zeros.size() +
-         bias.size() + group_start.size() * sizeof(int32_t) + k_source.size() * sizeof(int32_t);
+         bias.size() + (group_start.size() + seg_start.size() + seg_group.size()) * sizeof(int32_t) + k_source.size() * sizeof(int32_t);
 }
 
 void gather_x_internal(const IntPackedMatrix& w, const float* x, float* x_int) {

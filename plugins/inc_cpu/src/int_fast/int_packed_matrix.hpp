@@ -36,6 +36,10 @@
 namespace incq::inc_cpu::int_fast {
 
 constexpr int64_t kStripWidth = 16;  // columns per strip: one zmm of fp32 / int32 lanes
+// Kernels sum at most this many rows in fp32 before scaling into y: a group longer than this (up to
+// all of K when G = -1) is cut into segments, so the fp32 error bound stays (256 + #segments + 3)u
+// instead of growing with K (docs/compute_modes.md). A multiple of every tile depth.
+constexpr int64_t kMaxSegmentRows = 256;
 
 // Rows per tile and dwords per tile column for a bit width (2, 3, 4, 8).
 constexpr int64_t tile_rows(int bits) { return bits == 3 ? 32 : 32 / bits; }
@@ -51,6 +55,8 @@ struct IntPackedMatrix {
   int64_t num_groups = 0;  // scale/zero groups (rows of the checkpoint's scales)
   int32_t zero_offset = 0; // zero = stored field + zero_offset (GPTQ v1: 1)
   std::vector<int32_t> group_start;  // [num_groups + 1] internal row where group g starts
+  std::vector<int32_t> seg_start;    // [num_segments + 1]: groups cut to <= kMaxSegmentRows rows
+  std::vector<int32_t> seg_group;    // [num_segments] the group of each segment
   std::vector<int32_t> k_source;     // [K_int] checkpoint row of internal row, -1 = padding;
                                      // empty: row i is checkpoint row i (i < K), padding after
   std::vector<uint32_t> codes;       // strips, each [K_int / k_tile][tile_dwords][w]
@@ -59,6 +65,7 @@ struct IntPackedMatrix {
   int32_t bias_dtype = 0;            // incq_dtype of the bias, 0 = none
   std::vector<uint8_t> bias;         // [N] the checkpoint's bias bytes (decoded on use)
 
+  int64_t num_segments() const { return static_cast<int64_t>(seg_group.size()); }
   int64_t num_strips() const { return (N + kStripWidth - 1) / kStripWidth; }
   int64_t strip_width(int64_t s) const {
     return N - s * kStripWidth < kStripWidth ? N - s * kStripWidth : kStripWidth;

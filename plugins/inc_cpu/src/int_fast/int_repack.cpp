@@ -33,6 +33,14 @@ void plan_rows(const IntWoMatrix& src, IntPackedMatrix& w) {
     w.group_start[static_cast<size_t>(g + 1)] = static_cast<int32_t>(w.group_start[static_cast<size_t>(g)] + len);
   }
   w.K_int = w.group_start[static_cast<size_t>(ng)];
+  w.seg_start.assign(1, 0);
+  for (int64_t g = 0; g < ng; ++g) {
+    for (int64_t r = w.group_start[static_cast<size_t>(g)]; r < w.group_start[static_cast<size_t>(g + 1)];
+         r += kMaxSegmentRows) {
+      w.seg_start.push_back(static_cast<int32_t>(std::min<int64_t>(r + kMaxSegmentRows, w.group_start[static_cast<size_t>(g + 1)])));
+      w.seg_group.push_back(static_cast<int32_t>(g));
+    }
+  }
   if (sorted && !padded_inside) return;  // row i is checkpoint row i: x needs no gather
   w.k_source.assign(static_cast<size_t>(w.K_int), -1);
   std::vector<int64_t> next(w.group_start.begin(), w.group_start.end() - 1);

@@ -73,7 +73,7 @@ struct GroupRows {
     (step<S>(d, xr, row0, acc), ...);
   }
 
-  static void run(const IntPackedMatrix& w, const StripPair& sp, int64_t g, const __m512* scale, const __m512i* zi,
+  static void run(const IntPackedMatrix& w, const StripPair& sp, int64_t sg, const __m512* scale, const __m512i* zi,
                   const int8_t* xq, int64_t ldq, const float* sx, const int32_t* xsum, int64_t m0, float* y,
                   int64_t ldy) {
     constexpr int kTile = static_cast<int>(tile_rows(B));
@@ -83,7 +83,7 @@ struct GroupRows {
     __m512i acc[R][2][2];
     for (int r = 0; r < R; ++r)
       for (int i = 0; i < 2; ++i) acc[r][i][0] = acc[r][i][1] = _mm512_setzero_si512();
-    const int64_t t0 = w.group_start[g] / kTile, t1 = w.group_start[g + 1] / kTile;
+    const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m512i d[2][3];
       for (int i = 0; i < 2; ++i) {
@@ -94,12 +94,12 @@ struct GroupRows {
     }
     for (int r = 0; r < R; ++r) {
       const int64_t m = m0 + r;
-      const __m512i zs = _mm512_set1_epi32(xsum[m * w.num_groups + g]);
+      const __m512i zs = _mm512_set1_epi32(xsum[m * w.num_segments() + sg]);
       const __m512 sxv = _mm512_set1_ps(sx[m]);
       for (int i = 0; i < sp.n; ++i) {
         float* yp = y + m * ldy + sp.col[i];
         const __m512i v = _mm512_sub_epi32(_mm512_add_epi32(acc[r][i][0], acc[r][i][1]), _mm512_mullo_epi32(zi[i], zs));
-        const __m512 prev = g == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(sp.mask[i], yp);
+        const __m512 prev = sg == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(sp.mask[i], yp);
         _mm512_mask_storeu_ps(yp, sp.mask[i], _mm512_fmadd_ps(_mm512_mul_ps(sxv, scale[i]), _mm512_cvtepi32_ps(v), prev));
       }
     }
@@ -120,7 +120,8 @@ void gemm(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* 
       sp.mask[i] = static_cast<__mmask16>((1u << width) - 1u);
       sp.col[i] = si * kStripWidth;
     }
-    for (int64_t g = 0; g < w.num_groups; ++g) {
+    for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
+      const int64_t g = w.seg_group[sg];
       __m512 scale[2];
       __m512i zi[2];
       for (int i = 0; i < 2; ++i) {
@@ -136,10 +137,10 @@ void gemm(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* 
       }
       for (int64_t m0 = 0; m0 < M; m0 += kRows) {
         switch (std::min<int64_t>(kRows, M - m0)) {
-          case 1: GroupRows<B, 1>::run(w, sp, g, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
-          case 2: GroupRows<B, 2>::run(w, sp, g, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
-          case 3: GroupRows<B, 3>::run(w, sp, g, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
-          default: GroupRows<B, 4>::run(w, sp, g, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
+          case 1: GroupRows<B, 1>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
+          case 2: GroupRows<B, 2>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
+          case 3: GroupRows<B, 3>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
+          default: GroupRows<B, 4>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
         }
       }
     }
