@@ -6,6 +6,9 @@ namespace incq::inc_cpu {
 
 std::vector<const incq_impl_desc*> all_impls() {
   return {
+      int_fast_linear_impl(),
+      int_fast_linear_int8_impl(),
+      w4a8_fast_linear_impl(),
       int_wo_linear_impl(),
       int_wo_moe_impl(),
       fp8_linear_impl(),

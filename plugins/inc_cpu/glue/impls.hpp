@@ -23,6 +23,10 @@ const incq_impl_desc* mx_int_linear_impl();
 const incq_impl_desc* mx_fp_moe_impl();
 const incq_impl_desc* nv_fp_moe_impl();
 const incq_impl_desc* mx_int_moe_impl();
+// Fast integer Linear (src/int_fast): weight-only fp32/bf16, weight-only int8, W4A8.
+const incq_impl_desc* int_fast_linear_impl();
+const incq_impl_desc* int_fast_linear_int8_impl();
+const incq_impl_desc* w4a8_fast_linear_impl();
 
 // Every implementation inc_cpu registers, in registration order (glue/impl_list.cpp).
 std::vector<const incq_impl_desc*> all_impls();

@@ -5,6 +5,9 @@
 //   static std::string reason(const LayerSpec&, const incq_device*);   "" = can run it
 //   static Weights load(BundleTensors&, const LayerSpec&);              validate and repack
 //   static uint64_t resident(const Weights&);
+// and optionally, for implementations that take per-layer options (create's incq_kv list):
+//   using Options = ...;   static Options parse_options(const incq_kv*, size_t, const LayerSpec&);
+// (without them every option is refused by name).
 // and writes only its apply entry (using ready_layer) and its descriptor (filling the entries with
 // Lifecycle<Traits>::...). Every entry is guarded: no exception crosses the ABI.
 #ifndef INCQ_INC_CPU_GLUE_LAYER_LIFECYCLE_HPP
@@ -12,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "bundle_tensors.hpp"
 #include "enum_names.hpp"
@@ -20,10 +24,22 @@
 
 namespace incq::inc_cpu {
 
+template <typename T, typename = void>
+struct LayerOptionsOf {
+  struct type {};
+  static constexpr bool kTakesOptions = false;
+};
+template <typename T>
+struct LayerOptionsOf<T, std::void_t<typename T::Options>> {
+  using type = typename T::Options;
+  static constexpr bool kTakesOptions = true;
+};
+
 template <typename Traits>
 struct Lifecycle {
   struct Layer {
     LayerSpec spec;
+    typename LayerOptionsOf<Traits>::type options;
     const incq_weight_bundle* pending = nullptr;  // BORROWED until process_weights returns
     typename Traits::Weights weights;
     bool ready = false;
@@ -59,7 +75,11 @@ struct Lifecycle {
       layer->spec = read_layer_desc(desc);
       const std::string why = Traits::reason(layer->spec, device);
       if (!why.empty()) fail(INCQ_ERR_UNSUPPORTED, "layer '" + layer->spec.name + "': " + why);
-      reject_options(options, num_options, "layer '" + layer->spec.name + "'");
+      if constexpr (LayerOptionsOf<Traits>::kTakesOptions) {
+        layer->options = Traits::parse_options(options, num_options, layer->spec);
+      } else {
+        reject_options(options, num_options, "layer '" + layer->spec.name + "'");
+      }
       *out = reinterpret_cast<incq_layer*>(layer.release());
     });
   }

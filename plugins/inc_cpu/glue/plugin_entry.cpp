@@ -2,6 +2,8 @@
 #include <string>
 
 #include "impls.hpp"
+#include "int_fast/worker_pool.hpp"
+#include "int_fast_options.hpp"
 #include "incq/plugin_api.h"
 #include "incq/plugin_helpers.hpp"
 
@@ -28,12 +30,18 @@ incq_status initialize(const incq_host_api* host, const incq_kv* options, size_t
       fail(INCQ_ERR_ABI, "inc_cpu: host ABI major " + std::to_string(host->abi_major) +
                              ", plugin built for " + std::to_string(INCQ_ABI_VERSION_MAJOR));
     }
-    reject_options(options, num_options, "inc_cpu");
-    for (const incq_impl_desc* desc : all_impls()) register_one(host, desc);
+    apply_plugin_options(options, num_options);  // isa, max_threads (glue/int_fast_options.cpp)
+    try {
+      for (const incq_impl_desc* desc : all_impls()) register_one(host, desc);
+    } catch (...) {
+      int_fast::stop_worker_pool();  // a failed initialize gets no shutdown: no thread may outlive it
+      throw;
+    }
   });
 }
 
-void shutdown() {}  // nothing to release: descriptors are static, layers own their storage
+// Descriptors are static and layers own their storage; only inc_cpu's worker threads need joining.
+void shutdown() { int_fast::stop_worker_pool(); }
 
 incq_status probe(int32_t device_type, incq_availability* out) {
   return guarded(nullptr, [&] {

@@ -1,0 +1,113 @@
+#include "int_fast/int_linear_apply.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "incq/plugin_helpers.hpp"
+#include "int_fast/scratch_arena.hpp"
+#include "int_fast/worker_pool.hpp"
+#include "tensor_checks.hpp"
+
+namespace incq::inc_cpu::int_fast {
+namespace {
+
+constexpr int64_t kStripsPerItem = 4;  // 64 columns per unit of parallel work
+
+size_t align64(size_t v) { return (v + 63) / 64 * 64; }
+
+void load_row(const MatrixView& v, int64_t m, float* out) {
+  const char* p = static_cast<const char*>(v.at(m, 0));
+  if (v.dtype == INCQ_DTYPE_F32) {
+    std::memcpy(out, p, static_cast<size_t>(v.cols) * 4);
+    return;
+  }
+  const uint16_t* h = reinterpret_cast<const uint16_t*>(p);
+  if (v.dtype == INCQ_DTYPE_BF16) {
+    for (int64_t k = 0; k < v.cols; ++k) out[k] = bf16_to_float(h[k]);
+  } else {
+    for (int64_t k = 0; k < v.cols; ++k) out[k] = half_to_float(h[k]);
+  }
+}
+
+void store_row(const MatrixView& v, int64_t m, const float* in) {
+  char* p = static_cast<char*>(v.at(m, 0));
+  if (v.dtype == INCQ_DTYPE_F32) {
+    std::memcpy(p, in, static_cast<size_t>(v.cols) * 4);
+    return;
+  }
+  uint16_t* h = reinterpret_cast<uint16_t*>(p);
+  if (v.dtype == INCQ_DTYPE_BF16) {
+    for (int64_t n = 0; n < v.cols; ++n) h[n] = float_to_bf16(in[n]);
+  } else {
+    for (int64_t n = 0; n < v.cols; ++n) h[n] = float_to_half(in[n]);
+  }
+}
+
+struct ColumnWork {
+  const IntFastWeights* weights;
+  const PreparedActivations* act;
+  float* y;
+  int64_t ldy;
+};
+
+void column_items(void* ctx, int64_t begin, int64_t end) {
+  const ColumnWork& c = *static_cast<const ColumnWork*>(ctx);
+  const IntPackedMatrix& w = c.weights->w;
+  for (int64_t i = begin; i < end; ++i) {
+    const int64_t n0 = i * kStripsPerItem * kStripWidth;
+    const int64_t n1 = std::min(w.N, n0 + kStripsPerItem * kStripWidth);
+    int_matmul_columns(w, c.weights->kernels, *c.act, n0, n1, c.y, c.ldy, true);
+  }
+}
+
+}  // namespace
+
+size_t int_linear_scratch_bytes(const IntPackedMatrix& w, ComputeType ct) {
+  const size_t rows = static_cast<size_t>(kApplyRowChunk);
+  return align64(rows * static_cast<size_t>(w.K) * 4) + align64(activation_scratch_bytes(w, ct, kApplyRowChunk)) +
+         align64(rows * static_cast<size_t>(w.N) * 4);
+}
+
+void int_fast_linear_apply(const IntFastWeights& weights, ComputeType ct, const std::string& layer,
+                           int32_t act_dtype, const incq_tensor* x, incq_tensor* y, const incq_exec* exec) {
+  const IntPackedMatrix& w = weights.w;
+  const MatrixView xv = check_matrix_arg(x, layer, "x", act_dtype, -1, w.K);
+  const MatrixView yv = check_matrix_arg(y, layer, "y", act_dtype, xv.rows, w.N);
+  if (xv.rows == 0) return;
+  ScratchLease lease;
+  const size_t need = int_linear_scratch_bytes(w, ct);
+  if (lease.size() < need) {
+    fail(INCQ_ERR_INTERNAL, "layer '" + layer + "': scratch of " + std::to_string(lease.size()) +
+                                " bytes, apply needs " + std::to_string(need) + " (process_weights reserves it)");
+  }
+  char* base = static_cast<char*>(lease.data());
+  float* xf = reinterpret_cast<float*>(base);
+  void* prep = base + align64(static_cast<size_t>(kApplyRowChunk * w.K) * 4);
+  float* yf = reinterpret_cast<float*>(static_cast<char*>(prep) +
+                                       align64(activation_scratch_bytes(w, ct, kApplyRowChunk)));
+  if (ct == ComputeType::kInt8) {
+    // A NaN/Inf has no int8 code (docs/formats.md §3): refuse before writing any output.
+    for (int64_t m = 0; m < xv.rows; ++m) {
+      load_row(xv, m, xf);
+      for (int64_t k = 0; k < w.K; ++k) {
+        if (!std::isfinite(xf[k])) {
+          fail(INCQ_ERR_INVALID_ARGUMENT, "layer '" + layer + "': x[" + std::to_string(m) + ", " + std::to_string(k) +
+                                              "] is " + (std::isnan(xf[k]) ? "NaN" : "Inf") +
+                                              ": int8 activation quantization needs finite inputs");
+        }
+      }
+    }
+  }
+  const int64_t items = (w.num_strips() + kStripsPerItem - 1) / kStripsPerItem;
+  for (int64_t m0 = 0; m0 < xv.rows; m0 += kApplyRowChunk) {
+    const int64_t mc = std::min(kApplyRowChunk, xv.rows - m0);
+    for (int64_t m = 0; m < mc; ++m) load_row(xv, m0 + m, xf + m * w.K);
+    const PreparedActivations act = prepare_activations(w, ct, xf, w.K, mc, prep);
+    ColumnWork work{&weights, &act, yf, w.N};
+    run_parallel(exec, items, column_items, &work);
+    for (int64_t m = 0; m < mc; ++m) store_row(yv, m0 + m, yf + m * w.N);
+  }
+}
+
+}  // namespace incq::inc_cpu::int_fast
