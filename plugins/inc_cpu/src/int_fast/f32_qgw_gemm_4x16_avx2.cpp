@@ -44,9 +44,12 @@ struct GroupRows {
                           __m256 (*acc)[2]) {
     constexpr int row = row_of_field<B>(F);
     __m256 wv[2];
+    #pragma GCC unroll 16
     for (int h = 0; h < 2; ++h) wv[h] = _mm256_sub_ps(field<B, F>(d[h]), zf[h]);
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m256 xb = _mm256_broadcast_ss(xr[r] + row0 + row);
+      #pragma GCC unroll 16
       for (int h = 0; h < 2; ++h) acc[r][h] = _mm256_fmadd_ps(xb, wv[h], acc[r][h]);
     }
   }
@@ -61,22 +64,28 @@ struct GroupRows {
     constexpr int kTile = static_cast<int>(tile_rows(B));
     constexpr int kDw = static_cast<int>(tile_dwords(B));
     const float* xr[R];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) xr[r] = x + (m0 + r) * ldx;
     __m256 acc[R][2];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m256i d[2][3];
       const uint32_t* p = codes + t * kDw * width;
+      #pragma GCC unroll 16
       for (int k = 0; k < kDw; ++k) {
+        #pragma GCC unroll 16
         for (int h = 0; h < 2; ++h) {
           d[h][k] = _mm256_maskload_epi32(reinterpret_cast<const int*>(p + k * width + 8 * h), mask[h]);
         }
       }
       all(std::make_integer_sequence<int, kTile>{}, d, zf, xr, t * kTile, acc);
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       float* yp = y + (m0 + r) * ldy + col;
+      #pragma GCC unroll 16
       for (int h = 0; h < 2; ++h) {
         const __m256 prev = sg == 0 ? _mm256_setzero_ps() : _mm256_maskload_ps(yp + 8 * h, mask[h]);
         _mm256_maskstore_ps(yp + 8 * h, mask[h], _mm256_fmadd_ps(scale[h], acc[r][h], prev));

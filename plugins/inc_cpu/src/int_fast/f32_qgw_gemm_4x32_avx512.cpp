@@ -84,12 +84,15 @@ struct GroupRows {
                           const float* const* xr, int64_t row0, __m512 (*acc)[2][2]) {
     constexpr int row = row_of_field<B>(F);
     __m512 wv[2];
+    #pragma GCC unroll 16
     for (int i = 0; i < 2; ++i) {
       wv[i] = dec.template field<F>(d[i]);
       if constexpr (!SYM) wv[i] = _mm512_sub_ps(wv[i], zf[i]);
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512 xb = _mm512_set1_ps(xr[r][row0 + row]);
+      #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) acc[r][i][F & 1] = _mm512_fmadd_ps(xb, wv[i], acc[r][i][F & 1]);
     }
   }
@@ -106,21 +109,28 @@ struct GroupRows {
     constexpr int kTile = static_cast<int>(tile_rows(B));
     constexpr int kDw = static_cast<int>(tile_dwords(B));
     const float* xr[R];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) xr[r] = x + (m0 + r) * ldx;
     __m512 acc[R][2][2];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) acc[r][i][0] = acc[r][i][1] = _mm512_setzero_ps();
     const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m512i d[2][3];
+      #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) {
         const uint32_t* p = sp.codes[i] + t * sp.tile_stride[i];
         const int64_t width = sp.tile_stride[i] / kDw;
+        #pragma GCC unroll 16
         for (int k = 0; k < kDw; ++k) d[i][k] = _mm512_maskz_loadu_epi32(sp.mask[i], p + k * width);
       }
       all_fields(std::make_integer_sequence<int, kTile>{}, dec, d, zf, xr, t * kTile, acc);
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
+      #pragma GCC unroll 16
       for (int i = 0; i < sp.n; ++i) {
         float* yp = y + (m0 + r) * ldy + sp.col[i];
         const __m512 sum = _mm512_add_ps(acc[r][i][0], acc[r][i][1]);
@@ -139,6 +149,7 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
   for (int64_t s = s0; s < s1; s += 2) {
     StripPair sp;
     sp.n = static_cast<int>(std::min<int64_t>(2, s1 - s));
+    #pragma GCC unroll 16
     for (int i = 0; i < 2; ++i) {
       const int64_t si = std::min(s + i, s1 - 1);
       const int64_t width = i < sp.n ? w.strip_width(si) : 0;
@@ -151,6 +162,7 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
     for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
       const int64_t g = w.seg_group[sg];
       __m512 scale[2], zf[2];
+      #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) {
         const int64_t si = std::min(s + i, s1 - 1);
         const int64_t width = i < sp.n ? w.strip_width(si) : 0;

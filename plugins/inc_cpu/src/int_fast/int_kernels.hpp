@@ -33,7 +33,7 @@ void f32_qgw_gemm_4x16_avx2(const IntPackedMatrix& w, const float* x, int64_t ld
 // AVX-512: 2 strips (32 columns) x up to 4 rows per pass, table decode (vpermps) for sym codes.
 void f32_qgw_gemm_4x32_avx512(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int64_t s0,
                               int64_t s1, float* y, int64_t ldy);
-// AVX512-VNNI: vpdpbusd of u8 codes with s8 activations, 2 strips x up to 4 rows per pass.
+// AVX512-VNNI: vpdpbusd of u8 codes with s8 activations, 2 strips x up to 8 rows per pass.
 void qd8_f32_qgw_gemm_4x32_avx512vnni(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq,
                                       const float* sx, const int32_t* xsum, int64_t M, int64_t s0,
                                       int64_t s1, float* y, int64_t ldy);

@@ -18,7 +18,9 @@
 namespace incq::inc_cpu::int_fast {
 namespace {
 
-constexpr int kRows = 4;
+// Rows per pass: 8 rows x 2 strips of int32 accumulators (16 zmm) amortize each decoded tile over
+// 16 vpdpbusd; a single row keeps two accumulator chains per strip instead (dpbusd latency).
+constexpr int kRows = 8;
 
 template <int B>
 struct SubPlanes {
@@ -58,18 +60,22 @@ inline int32_t load_i32(const int8_t* p) {
 
 template <int B, int R>
 struct GroupRows {
+  static constexpr int kChains = R == 1 ? 2 : 1;
   template <int S>
-  static inline void step(const __m512i (*d)[3], const int8_t* const* xr, int64_t row0, __m512i (*acc)[2][2]) {
+  static inline void step(const __m512i (*d)[3], const int8_t* const* xr, int64_t row0, __m512i (*acc)[2][kChains]) {
     __m512i u[2];
+    #pragma GCC unroll 16
     for (int i = 0; i < 2; ++i) u[i] = SubPlanes<B>::template get<S>(d[i]);
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512i xb = _mm512_set1_epi32(load_i32(xr[r] + row0 + 4 * S));
-      for (int i = 0; i < 2; ++i) acc[r][i][S & 1] = _mm512_dpbusd_epi32(acc[r][i][S & 1], u[i], xb);
+      #pragma GCC unroll 16
+      for (int i = 0; i < 2; ++i) acc[r][i][S % kChains] = _mm512_dpbusd_epi32(acc[r][i][S % kChains], u[i], xb);
     }
   }
   template <int... S>
   static inline void all(std::integer_sequence<int, S...>, const __m512i (*d)[3], const int8_t* const* xr,
-                         int64_t row0, __m512i (*acc)[2][2]) {
+                         int64_t row0, __m512i (*acc)[2][kChains]) {
     (step<S>(d, xr, row0, acc), ...);
   }
 
@@ -79,26 +85,37 @@ struct GroupRows {
     constexpr int kTile = static_cast<int>(tile_rows(B));
     constexpr int kDw = static_cast<int>(tile_dwords(B));
     const int8_t* xr[R];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) xr[r] = xq + (m0 + r) * ldq;
-    __m512i acc[R][2][2];
+    __m512i acc[R][2][kChains];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-      for (int i = 0; i < 2; ++i) acc[r][i][0] = acc[r][i][1] = _mm512_setzero_si512();
+      #pragma GCC unroll 16
+      for (int i = 0; i < 2; ++i)
+        #pragma GCC unroll 16
+        for (int c = 0; c < kChains; ++c) acc[r][i][c] = _mm512_setzero_si512();
     const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m512i d[2][3];
+      #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) {
         const uint32_t* p = sp.codes[i] + t * kDw * sp.width[i];
+        #pragma GCC unroll 16
         for (int k = 0; k < kDw; ++k) d[i][k] = _mm512_maskz_loadu_epi32(sp.mask[i], p + k * sp.width[i]);
       }
       all(std::make_integer_sequence<int, SubPlanes<B>::kCount>{}, d, xr, t * kTile, acc);
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const int64_t m = m0 + r;
       const __m512i zs = _mm512_set1_epi32(xsum[m * w.num_segments() + sg]);
       const __m512 sxv = _mm512_set1_ps(sx[m]);
+      #pragma GCC unroll 16
       for (int i = 0; i < sp.n; ++i) {
         float* yp = y + m * ldy + sp.col[i];
-        const __m512i v = _mm512_sub_epi32(_mm512_add_epi32(acc[r][i][0], acc[r][i][1]), _mm512_mullo_epi32(zi[i], zs));
+        __m512i sum = acc[r][i][0];
+        if constexpr (kChains == 2) sum = _mm512_add_epi32(sum, acc[r][i][kChains - 1]);
+        const __m512i v = _mm512_sub_epi32(sum, _mm512_mullo_epi32(zi[i], zs));
         const __m512 prev = sg == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(sp.mask[i], yp);
         _mm512_mask_storeu_ps(yp, sp.mask[i], _mm512_fmadd_ps(_mm512_mul_ps(sxv, scale[i]), _mm512_cvtepi32_ps(v), prev));
       }
@@ -112,6 +129,7 @@ void gemm(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* 
   for (int64_t s = s0; s < s1; s += 2) {
     StripPair sp;
     sp.n = static_cast<int>(std::min<int64_t>(2, s1 - s));
+    #pragma GCC unroll 16
     for (int i = 0; i < 2; ++i) {
       const int64_t si = std::min(s + i, s1 - 1);
       const int64_t width = i < sp.n ? w.strip_width(si) : 0;
@@ -124,6 +142,7 @@ void gemm(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* 
       const int64_t g = w.seg_group[sg];
       __m512 scale[2];
       __m512i zi[2];
+      #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) {
         const int64_t si = std::min(s + i, s1 - 1);
         scale[i] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(sp.mask[i], w.strip_scales(si) + g * sp.width[i]));
@@ -135,14 +154,18 @@ void gemm(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* 
           zi[i] = _mm512_load_si512(z);
         }
       }
-      for (int64_t m0 = 0; m0 < M; m0 += kRows) {
-        switch (std::min<int64_t>(kRows, M - m0)) {
-          case 1: GroupRows<B, 1>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
-          case 2: GroupRows<B, 2>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
-          case 3: GroupRows<B, 3>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
-          default: GroupRows<B, 4>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy); break;
-        }
+      // Row blocks of 8, then one each of 4, 2, 1 for the remainder (M = 7: 4 + 2 + 1).
+      int64_t m0 = 0;
+      for (; m0 + 8 <= M; m0 += 8) GroupRows<B, 8>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy);
+      if (M - m0 >= 4) {
+        GroupRows<B, 4>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy);
+        m0 += 4;
       }
+      if (M - m0 >= 2) {
+        GroupRows<B, 2>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy);
+        m0 += 2;
+      }
+      if (M - m0 >= 1) GroupRows<B, 1>::run(w, sp, sg, scale, zi, xq, ldq, sx, xsum, m0, y, ldy);
     }
   }
 }
