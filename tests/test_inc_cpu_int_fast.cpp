@@ -11,6 +11,7 @@
 
 #include "act_quant_int8.hpp"
 #include "int_fast/int_matmul.hpp"
+#include "int_fast/int_panel.hpp"
 #include "int_fast/int_repack.hpp"
 #include "int_fast_test_matrix.hpp"
 #include "isa/cpu_isa.hpp"
@@ -197,6 +198,65 @@ TEST(IntFastIsa, CapSelectsLowerTiers) {
   EXPECT_THROW(isa::parse_isa_tier("avx1024"), incq::StatusError);
   EXPECT_EQ(isa::parse_isa_tier("avx512bf16"), isa::IsaTier::kAvx512Bf16);
   std::printf("detected: %s\n", f.describe().c_str());
+}
+
+}  // namespace
+
+namespace {
+
+// The prefill panels (int_panel.hpp) hold the checkpoint's weights at the internal rows.
+TEST(IntFastPanels, Bf16AndU8PanelsHoldTheCheckpointWeights) {
+  for (const MatrixCase& c : all_cases()) {
+    const IntWoMatrix src = int_fast_test::make_matrix(c, 19);
+    const IntPackedMatrix w = repack_int_matrix(src);
+    auto source_row = [&](int64_t r) -> int64_t {
+      if (!w.k_source.empty()) return w.k_source[static_cast<size_t>(r)];
+      return r < c.K ? r : -1;
+    };
+    const int64_t nb = 32, n_blocks = (c.N + nb - 1) / nb;
+    // bf16: an arbitrary K range per block (not group aligned), and the whole K.
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      for (auto [k0, kc] : {std::pair<int64_t, int64_t>{0, w.K_int}, {w.k_tile, std::min<int64_t>(w.K_int - w.k_tile, 40)}}) {
+        std::vector<uint16_t> panel(static_cast<size_t>((kc + 1) / 2 * nb * 2), 0xFFFF);
+        produce_bf16_panel(w, b * nb, nb, k0, kc, panel.data());
+        for (int64_t kk = 0; kk < kc; ++kk) {
+          const int64_t ks = source_row(k0 + kk);
+          for (int64_t j = 0; j < nb; ++j) {
+            const int64_t n = b * nb + j;
+            const uint16_t got = panel[static_cast<size_t>((kk / 2) * nb * 2 + j * 2 + kk % 2)];
+            if (n >= c.N) {
+              ASSERT_EQ(got, 0) << describe(c);
+            } else if (ks >= 0) {
+              ASSERT_EQ(got, incq::float_to_bf16(src.weight_at(ks, n))) << describe(c) << " k " << k0 + kk << " n " << n;
+            }
+          }
+        }
+      }
+      // u8 codes + params, group by group.
+      for (int64_t g = 0; g < w.num_groups; ++g) {
+        const int64_t len = w.group_start[g + 1] - w.group_start[g];
+        std::vector<uint8_t> panel(static_cast<size_t>(len * nb), 0xEE);
+        std::vector<float> scale(nb);
+        std::vector<int32_t> zero(nb);
+        produce_u8_group_panel(w, b * nb, nb, g, panel.data());
+        produce_group_params(w, b * nb, nb, g, scale.data(), zero.data());
+        for (int64_t kk = 0; kk < len; ++kk) {
+          const int64_t ks = source_row(w.group_start[g] + kk);
+          for (int64_t j = 0; j < nb; ++j) {
+            const int64_t n = b * nb + j;
+            const uint8_t q = panel[static_cast<size_t>((kk / 4) * nb * 4 + j * 4 + kk % 4)];
+            if (n >= c.N || ks < 0) {
+              ASSERT_EQ(q, 0) << describe(c);
+              continue;
+            }
+            ASSERT_EQ(src.group_of(ks), g) << describe(c);
+            ASSERT_EQ(scale[j] * static_cast<float>(static_cast<int32_t>(q) - zero[j]), src.weight_at(ks, n))
+                << describe(c) << " g " << g << " n " << n;
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -29,6 +29,9 @@
 //    per-column values (produce_group_params). This is exact integer arithmetic for every bit width
 //    and zero (8-bit asymmetric zeros up to 256 included), with no compensation tables stored.
 //
+// Padding rows (internal rows with k_source -1, or past K) hold code 0; their gathered activation
+// is 0, so whatever weight they decode to contributes nothing.
+//
 // Both producers write only the caller's buffer (no allocation) and are safe to call from several
 // threads on one matrix.
 #ifndef INCQ_INC_CPU_INT_FAST_INT_PANEL_HPP
