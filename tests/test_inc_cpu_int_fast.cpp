@@ -260,3 +260,34 @@ TEST(IntFastPanels, Bf16AndU8PanelsHoldTheCheckpointWeights) {
 }
 
 }  // namespace
+
+namespace {
+
+// The vectorized activation preparation gives the scalar contract's results bit for bit
+// (docs/formats.md §3 INT codes and scales; bf16 round to nearest even), ties included.
+TEST(IntFastActivations, VectorQuantizationAndRoundingAreBitExact) {
+  if (!isa::detected_features().avx512) GTEST_SKIP() << "no AVX-512 on this machine: " << isa::detected_features().describe();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> d(0.0f, 3.0f);
+  for (int64_t K : {1, 15, 16, 17, 100, 1000}) {
+    for (int variant = 0; variant < 3; ++variant) {
+      std::vector<float> x(static_cast<size_t>(K));
+      for (auto& v : x) v = d(rng);
+      if (variant == 1) {  // exact ties: x / s lands on k + 0.5 (s = 127 / 127 = 1 with max 127)
+        for (int64_t k = 0; k < K; ++k) x[k] = static_cast<float>(k % 7) - 3.5f;
+        x[0] = 127.0f;
+      }
+      if (variant == 2) std::fill(x.begin(), x.end(), 0.0f);
+      std::vector<int8_t> q1(static_cast<size_t>(K)), q2(static_cast<size_t>(K));
+      const float s1 = quantize_row_int8(x.data(), K, q1.data());
+      const float s2 = quantize_row_int8_avx512(x.data(), K, q2.data());
+      ASSERT_EQ(s1, s2) << "K " << K << " variant " << variant;
+      ASSERT_EQ(q1, q2) << "K " << K << " variant " << variant;
+      std::vector<float> r = x;
+      round_row_bf16_avx512(r.data(), K);
+      for (int64_t k = 0; k < K; ++k) ASSERT_EQ(r[k], incq::bf16_to_float(incq::float_to_bf16(x[k]))) << k;
+    }
+  }
+}
+
+}  // namespace

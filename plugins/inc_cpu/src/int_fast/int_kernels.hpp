@@ -38,6 +38,11 @@ void qd8_f32_qgw_gemm_4x32_avx512vnni(const IntPackedMatrix& w, const int8_t* xq
                                       const float* sx, const int32_t* xsum, int64_t M, int64_t s0,
                                       int64_t s1, float* y, int64_t ldy);
 
+// Activation preparation, AVX-512 (act_quant_avx512.cpp): bit-exact with quantize_row_int8 and with
+// float_to_bf16 rounding (finite inputs) respectively.
+float quantize_row_int8_avx512(const float* x, int64_t K, int8_t* q);
+void round_row_bf16_avx512(float* x, int64_t K);
+
 }  // namespace incq::inc_cpu::int_fast
 
 #endif

@@ -103,7 +103,7 @@ void int_fast_linear_apply(const IntFastWeights& weights, ComputeType ct, const 
   for (int64_t m0 = 0; m0 < xv.rows; m0 += kApplyRowChunk) {
     const int64_t mc = std::min(kApplyRowChunk, xv.rows - m0);
     for (int64_t m = 0; m < mc; ++m) load_row(xv, m0 + m, xf + m * w.K);
-    const PreparedActivations act = prepare_activations(w, ct, xf, w.K, mc, prep);
+    const PreparedActivations act = prepare_activations(w, ct, xf, w.K, mc, prep, &weights.kernels);
     ColumnWork work{&weights, &act, yf, w.N};
     run_parallel(exec, items, column_items, &work);
     for (int64_t m = 0; m < mc; ++m) store_row(yv, m0 + m, yf + m * w.N);

@@ -31,6 +31,8 @@ IntKernels select_int_kernels() {
   const isa::CpuFeatures f = isa::active_features();
   IntKernels k;
   if (f.avx512) {
+    k.quantize_row = quantize_row_int8_avx512;
+    k.round_row_bf16 = round_row_bf16_avx512;
     k.f32 = f32_qgw_gemm_4x32_avx512;
     k.f32_name = "f32_qgw_gemm_4x32_avx512";
   } else if (f.avx2) {
@@ -59,7 +61,8 @@ size_t activation_scratch_bytes(const IntPackedMatrix& w, ComputeType ct, int64_
 }
 
 PreparedActivations prepare_activations(const IntPackedMatrix& w, ComputeType ct, const float* x, int64_t ldx,
-                                        int64_t M, void* scratch) {
+                                        int64_t M, void* scratch, const IntKernels* k) {
+  auto quantize = k != nullptr && k->quantize_row != nullptr ? k->quantize_row : quantize_row_int8;
   PreparedActivations a;
   a.ct = ct;
   a.M = M;
@@ -71,7 +74,11 @@ PreparedActivations prepare_activations(const IntPackedMatrix& w, ComputeType ct
       float* row = xf + m * a.ld;
       gather_x_internal(w, x + m * ldx, row);
       if (ct == ComputeType::kBf16) {
-        for (int64_t k = 0; k < w.K_int; ++k) row[k] = round_to_bf16(row[k]);
+        if (k != nullptr && k->round_row_bf16 != nullptr) {
+          k->round_row_bf16(row, w.K_int);
+        } else {
+          for (int64_t i = 0; i < w.K_int; ++i) row[i] = round_to_bf16(row[i]);
+        }
       }
     }
     a.xf = xf;
@@ -85,7 +92,7 @@ PreparedActivations prepare_activations(const IntPackedMatrix& w, ComputeType ct
   for (int64_t r = 0; r < M; ++r) {
     // Per token over the whole checkpoint row (docs/formats.md §3 INT): order-independent, so
     // quantizing before the gather gives the same codes as the oracle.
-    sx[r] = quantize_row_int8(x + r * ldx, w.K, q_ckpt);
+    sx[r] = quantize(x + r * ldx, w.K, q_ckpt);
     int8_t* row = xq + r * a.ld;
     if (w.k_source.empty()) {
       std::memcpy(row, q_ckpt, static_cast<size_t>(w.K));

@@ -33,6 +33,8 @@ struct IntKernels {
   Qd8GemmFn qd8 = nullptr;
   const char* f32_name = "";
   const char* qd8_name = "";
+  float (*quantize_row)(const float* x, int64_t K, int8_t* q) = nullptr;  // null: the scalar one
+  void (*round_row_bf16)(float* x, int64_t K) = nullptr;                  // null: the scalar one
 };
 IntKernels select_int_kernels();
 
@@ -51,8 +53,9 @@ struct PreparedActivations {
 
 // x: M rows of w.K fp32 values (row stride ldx, checkpoint K order; finite — the caller checks).
 // Writes only into `scratch` (activation_scratch_bytes(w, ct, M) bytes, 64-byte aligned).
+// `k` (optional) supplies vectorized quantization / rounding with identical results.
 PreparedActivations prepare_activations(const IntPackedMatrix& w, ComputeType ct, const float* x, int64_t ldx,
-                                        int64_t M, void* scratch);
+                                        int64_t M, void* scratch, const IntKernels* k = nullptr);
 
 // y[m * ldy + n] = (x W)[m][n] (+ bias[n]) for n in [n_begin, n_end), m < a.M; n_begin must be a
 // multiple of kStripWidth (16) and n_end a multiple of it or N. Overwrites y; no allocation.
