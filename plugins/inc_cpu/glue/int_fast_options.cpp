@@ -84,7 +84,9 @@ int_fast::ComputeType parse_compute_type(const incq_kv* options, size_t num_opti
   if (ct == ComputeType::kInt8 && int8_elsewhere != nullptr) {
     fail(INCQ_ERR_INVALID_ARGUMENT,
          who + ": compute_type = int8 has its own error contract and runs in " + int8_elsewhere +
-             " (select it for this layer by backend name)");
+             " (select it for this layer by backend name, e.g. host config layer_backends), or run the layer as "
+             "W4A8 with the host's act_quant int8 (--act-quant int8), which the host verifies against an "
+             "oracle that quantizes x the same way");
   }
   std::string list;
   for (ComputeType a : allowed) list += std::string(list.empty() ? "" : ", ") + int_fast::compute_type_name(a);
