@@ -47,4 +47,19 @@ void round_row_bf16_avx512(float* x, int64_t K) {
   }
 }
 
+void bf16_to_f32_row_avx512(const uint16_t* in, int64_t K, float* out) {
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (K - k)) - 1u);
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, in + k));
+    _mm512_mask_storeu_ps(out + k, m, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+  }
+}
+
+void f16_to_f32_row_avx512(const uint16_t* in, int64_t K, float* out) {
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (K - k)) - 1u);
+    _mm512_mask_storeu_ps(out + k, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, in + k)));
+  }
+}
+
 }  // namespace incq::inc_cpu::int_fast

@@ -42,6 +42,9 @@ void qd8_f32_qgw_gemm_4x32_avx512vnni(const IntPackedMatrix& w, const int8_t* xq
 // float_to_bf16 rounding (finite inputs) respectively.
 float quantize_row_int8_avx512(const float* x, int64_t K, int8_t* q);
 void round_row_bf16_avx512(float* x, int64_t K);
+// Exact widening of activation rows (every BF16 / F16 value is an fp32 value).
+void bf16_to_f32_row_avx512(const uint16_t* in, int64_t K, float* out);
+void f16_to_f32_row_avx512(const uint16_t* in, int64_t K, float* out);
 
 }  // namespace incq::inc_cpu::int_fast
 

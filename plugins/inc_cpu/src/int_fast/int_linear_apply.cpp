@@ -16,13 +16,15 @@ constexpr int64_t kStripsPerItem = 4;  // 64 columns per unit of parallel work
 
 size_t align64(size_t v) { return (v + 63) / 64 * 64; }
 
-void load_row(const MatrixView& v, int64_t m, float* out) {
+void load_row(const MatrixView& v, int64_t m, float* out, const IntKernels& k) {
   const char* p = static_cast<const char*>(v.at(m, 0));
   if (v.dtype == INCQ_DTYPE_F32) {
     std::memcpy(out, p, static_cast<size_t>(v.cols) * 4);
     return;
   }
   const uint16_t* h = reinterpret_cast<const uint16_t*>(p);
+  if (v.dtype == INCQ_DTYPE_BF16 && k.bf16_to_f32_row != nullptr) return k.bf16_to_f32_row(h, v.cols, out);
+  if (v.dtype == INCQ_DTYPE_F16 && k.f16_to_f32_row != nullptr) return k.f16_to_f32_row(h, v.cols, out);
   if (v.dtype == INCQ_DTYPE_BF16) {
     for (int64_t k = 0; k < v.cols; ++k) out[k] = bf16_to_float(h[k]);
   } else {
@@ -89,7 +91,7 @@ void int_fast_linear_apply(const IntFastWeights& weights, ComputeType ct, const 
   if (ct == ComputeType::kInt8) {
     // A NaN/Inf has no int8 code (docs/formats.md §3): refuse before writing any output.
     for (int64_t m = 0; m < xv.rows; ++m) {
-      load_row(xv, m, xf);
+      load_row(xv, m, xf, weights.kernels);
       for (int64_t k = 0; k < w.K; ++k) {
         if (!std::isfinite(xf[k])) {
           fail(INCQ_ERR_INVALID_ARGUMENT, "layer '" + layer + "': x[" + std::to_string(m) + ", " + std::to_string(k) +
@@ -102,7 +104,7 @@ void int_fast_linear_apply(const IntFastWeights& weights, ComputeType ct, const 
   const int64_t items = (w.num_strips() + kStripsPerItem - 1) / kStripsPerItem;
   for (int64_t m0 = 0; m0 < xv.rows; m0 += kApplyRowChunk) {
     const int64_t mc = std::min(kApplyRowChunk, xv.rows - m0);
-    for (int64_t m = 0; m < mc; ++m) load_row(xv, m0 + m, xf + m * w.K);
+    for (int64_t m = 0; m < mc; ++m) load_row(xv, m0 + m, xf + m * w.K, weights.kernels);
     const PreparedActivations act = prepare_activations(w, ct, xf, w.K, mc, prep, &weights.kernels);
     ColumnWork work{&weights, &act, yf, w.N};
     run_parallel(exec, items, column_items, &work);

@@ -33,6 +33,8 @@ IntKernels select_int_kernels() {
   if (f.avx512) {
     k.quantize_row = quantize_row_int8_avx512;
     k.round_row_bf16 = round_row_bf16_avx512;
+    k.bf16_to_f32_row = bf16_to_f32_row_avx512;
+    k.f16_to_f32_row = f16_to_f32_row_avx512;
     k.f32 = f32_qgw_gemm_4x32_avx512;
     k.f32_name = "f32_qgw_gemm_4x32_avx512";
   } else if (f.avx2) {

@@ -35,6 +35,8 @@ struct IntKernels {
   const char* qd8_name = "";
   float (*quantize_row)(const float* x, int64_t K, int8_t* q) = nullptr;  // null: the scalar one
   void (*round_row_bf16)(float* x, int64_t K) = nullptr;                  // null: the scalar one
+  void (*bf16_to_f32_row)(const uint16_t* in, int64_t K, float* out) = nullptr;
+  void (*f16_to_f32_row)(const uint16_t* in, int64_t K, float* out) = nullptr;
 };
 IntKernels select_int_kernels();
 
