@@ -74,7 +74,7 @@ void check(const MatrixCase& c, const IntWoMatrix& src, const IntPackedMatrix& w
     }
   }
   int64_t max_seg = 0;
-  for (int64_t sg = 0; sg < w.num_segments(); ++sg) max_seg = std::max<int64_t>(max_seg, w.seg_start[sg + 1] - w.seg_start[sg]);
+  for (int64_t sg = 0; sg < w.num_segments(); ++sg) max_seg = std::max<int64_t>(max_seg, w.seg_begin(sg + 1) - w.seg_begin(sg));
   // fp32 accumulation inside a group (one rounding per FMA), one scaling, the sum over groups,
   // the bias: docs/compute_modes.md. int8 sums are exact, so only the fp32 steps count.
   const double u = std::ldexp(1.0, -24);

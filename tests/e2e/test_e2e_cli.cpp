@@ -19,7 +19,10 @@ using ::testing::Not;
 
 const std::string kIncq = INCQ_TEST_INCQ_BINARY;
 const std::string kPluginDir = INCQ_TEST_PLUGIN_DIR;
-const std::string kLinearImpl = "inc_cpu.ref.int_wo_linear";
+// The implementation inc_cpu's selection picks for these integer Linear layers (the fast one, above
+// the reference), and every inc_cpu implementation that can run them (disable all to leave none).
+const std::string kLinearImpl = "inc_cpu.fast.int_wo_linear";
+const std::string kEveryLinearImpl = "inc_cpu.fast.int_wo_linear,inc_cpu.fast.int_wo_linear_int8,inc_cpu.ref.int_wo_linear";
 const std::string kMoeImpl = "inc_cpu.ref.int_wo_moe";
 
 // `incq <args>` seeing only the build tree's plugins (unless `args` add more directories first).
@@ -221,7 +224,7 @@ TEST_F(Cli, PluginDisabledFromTheEnvironment) {
 }
 
 TEST_F(Cli, ImplementationDisabledFromTheEnvironment) {
-  const ProcessResult i = incq({"--json", "inspect", ckpt_}, {{"INCQ_DISABLE", kLinearImpl}});
+  const ProcessResult i = incq({"--json", "inspect", ckpt_}, {{"INCQ_DISABLE", kEveryLinearImpl}});
   EXPECT_EQ(i.exit_code, 1) << describe(i);
   const json j = stdout_json(i);
   const json* q = find_by(j["modules"], "name", "model.layers.0.self_attn.q_proj");
@@ -239,7 +242,7 @@ TEST_F(Cli, ImplementationDisabledFromTheEnvironment) {
 // inspect --json keeps the rejected candidates in "rejected" also when none can run the layer
 // (not only inside the "error" text).
 TEST_F(Cli, InspectJsonListsTheRejectionsWhenNothingCanRunALayer) {
-  const ProcessResult i = incq({"--json", "inspect", ckpt_}, {{"INCQ_DISABLE", kLinearImpl}});
+  const ProcessResult i = incq({"--json", "inspect", ckpt_}, {{"INCQ_DISABLE", kEveryLinearImpl}});
   const json j = stdout_json(i);
   const json* q = find_by(j["modules"], "name", "model.layers.0.self_attn.q_proj");
   ASSERT_NE(q, nullptr) << i.out;

@@ -22,7 +22,7 @@ using ojson = nlohmann::ordered_json;
 namespace st = host::st;
 
 // What inc_cpu registers today. When a faster implementation lands, this is the line to change.
-constexpr const char* kLinearImpl = "inc_cpu.ref.int_wo_linear";
+constexpr const char* kLinearImpl = "inc_cpu.fast.int_wo_linear";
 constexpr const char* kMoeImpl = "inc_cpu.ref.int_wo_moe";
 
 enum class GIdx { kNone, kPlain, kActOrder };

@@ -41,7 +41,7 @@ void apply_plugin_options(const incq_kv* options, size_t num_options) {
       }
       threads = static_cast<int>(v);
     } else {
-      fail(INCQ_ERR_INVALID_ARGUMENT, "inc_cpu: unknown plugin option '" + key + "' (accepted: isa, max_threads)");
+      fail(INCQ_ERR_INVALID_ARGUMENT, "inc_cpu: unknown option '" + key + "' (plugin options: isa, max_threads)");
     }
   }
   isa::set_isa_cap(cap);

@@ -69,7 +69,7 @@ struct GroupRows {
     __m256 acc[R][2];
     #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
+    const int64_t t0 = w.seg_begin(sg) / kTile, t1 = w.seg_begin(sg + 1) / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m256i d[2][3];
       const uint32_t* p = codes + t * kDw * width;
@@ -104,7 +104,7 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
     const __m256i mask[2] = {_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes)),
                              _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8))};
     for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
-      const int64_t g = w.seg_group[sg];
+      const int64_t g = w.seg_group_of(sg);
       alignas(32) float sc[16] = {}, z[16] = {};
       const uint16_t* sp = w.strip_scales(s) + g * width;
       for (int64_t j = 0; j < width; ++j) {

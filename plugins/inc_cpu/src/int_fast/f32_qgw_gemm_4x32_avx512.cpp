@@ -116,7 +116,7 @@ struct GroupRows {
     for (int r = 0; r < R; ++r)
       #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) acc[r][i][0] = acc[r][i][1] = _mm512_setzero_ps();
-    const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
+    const int64_t t0 = w.seg_begin(sg) / kTile, t1 = w.seg_begin(sg + 1) / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m512i d[2][3];
       #pragma GCC unroll 16
@@ -163,7 +163,7 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
     }
     (void)tiles;
     for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
-      const int64_t g = w.seg_group[sg];
+      const int64_t g = w.seg_group_of(sg);
       __m512 scale[2], zf[2];
       #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) {

@@ -39,10 +39,10 @@ void f32_qgw_gemm_scalar(const IntPackedMatrix& w, const float* x, int64_t ldx, 
       for (int64_t j = 0; j < width; ++j) {
         float yv = 0.0f;
         for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
-          const int64_t g = w.seg_group[sg];
+          const int64_t g = w.seg_group_of(sg);
           const int32_t z = w.zero_at(g, n0 + j);
           float acc = 0.0f;
-          for (int64_t row = w.seg_start[sg]; row < w.seg_start[sg + 1]; ++row) {
+          for (int64_t row = w.seg_begin(sg); row < w.seg_begin(sg + 1); ++row) {
             const int32_t q = static_cast<int32_t>(code_at(w, strip, width, row, j));
             acc += x[m * ldx + row] * static_cast<float>(q - z);
           }
@@ -64,9 +64,9 @@ void qd8_f32_qgw_gemm_scalar(const IntPackedMatrix& w, const int8_t* xq, int64_t
       for (int64_t j = 0; j < width; ++j) {
         float yv = 0.0f;
         for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
-          const int64_t g = w.seg_group[sg];
+          const int64_t g = w.seg_group_of(sg);
           int32_t acc = 0;
-          for (int64_t row = w.seg_start[sg]; row < w.seg_start[sg + 1]; ++row) {
+          for (int64_t row = w.seg_begin(sg); row < w.seg_begin(sg + 1); ++row) {
             acc += xq[m * ldq + row] * static_cast<int32_t>(code_at(w, strip, width, row, j));
           }
           acc -= w.zero_at(g, n0 + j) * xsum[m * w.num_segments() + sg];

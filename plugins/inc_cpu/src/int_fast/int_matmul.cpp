@@ -107,7 +107,7 @@ PreparedActivations prepare_activations(const IntPackedMatrix& w, ComputeType ct
     }
     for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
       int32_t sum = 0;
-      for (int64_t i = w.seg_start[sg]; i < w.seg_start[sg + 1]; ++i) sum += row[i];
+      for (int64_t i = w.seg_begin(sg); i < w.seg_begin(sg + 1); ++i) sum += row[i];
       xsum[r * w.num_segments() + sg] = sum;
     }
   }

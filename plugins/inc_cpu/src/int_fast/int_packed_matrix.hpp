@@ -55,8 +55,10 @@ struct IntPackedMatrix {
   int64_t num_groups = 0;  // scale/zero groups (rows of the checkpoint's scales)
   int32_t zero_offset = 0; // zero = stored field + zero_offset (GPTQ v1: 1)
   std::vector<int32_t> group_start;  // [num_groups + 1] internal row where group g starts
-  std::vector<int32_t> seg_start;    // [num_segments + 1]: groups cut to <= kMaxSegmentRows rows
-  std::vector<int32_t> seg_group;    // [num_segments] the group of each segment
+  // Groups cut to <= kMaxSegmentRows rows: [num_segments + 1] starts and [num_segments] groups.
+  // Both empty when no group is that long (segments are the groups): nothing resident is spent.
+  std::vector<int32_t> seg_start;
+  std::vector<int32_t> seg_group;
   std::vector<int32_t> k_source;     // [K_int] checkpoint row of internal row, -1 = padding;
                                      // empty: row i is checkpoint row i (i < K), padding after
   std::vector<uint32_t> codes;       // strips, each [K_int / k_tile][tile_dwords][w]
@@ -65,7 +67,11 @@ struct IntPackedMatrix {
   int32_t bias_dtype = 0;            // incq_dtype of the bias, 0 = none
   std::vector<uint8_t> bias;         // [N] the checkpoint's bias bytes (decoded on use)
 
-  int64_t num_segments() const { return static_cast<int64_t>(seg_group.size()); }
+  int64_t num_segments() const {
+    return seg_group.empty() ? num_groups : static_cast<int64_t>(seg_group.size());
+  }
+  int64_t seg_begin(int64_t sg) const { return seg_group.empty() ? group_start[sg] : seg_start[sg]; }
+  int64_t seg_group_of(int64_t sg) const { return seg_group.empty() ? sg : seg_group[sg]; }
   int64_t num_strips() const { return (N + kStripWidth - 1) / kStripWidth; }
   int64_t strip_width(int64_t s) const {
     return N - s * kStripWidth < kStripWidth ? N - s * kStripWidth : kStripWidth;

@@ -33,12 +33,18 @@ void plan_rows(const IntWoMatrix& src, IntPackedMatrix& w) {
     w.group_start[static_cast<size_t>(g + 1)] = static_cast<int32_t>(w.group_start[static_cast<size_t>(g)] + len);
   }
   w.K_int = w.group_start[static_cast<size_t>(ng)];
-  w.seg_start.assign(1, 0);
-  for (int64_t g = 0; g < ng; ++g) {
-    for (int64_t r = w.group_start[static_cast<size_t>(g)]; r < w.group_start[static_cast<size_t>(g + 1)];
-         r += kMaxSegmentRows) {
-      w.seg_start.push_back(static_cast<int32_t>(std::min<int64_t>(r + kMaxSegmentRows, w.group_start[static_cast<size_t>(g + 1)])));
-      w.seg_group.push_back(static_cast<int32_t>(g));
+  bool long_group = false;
+  for (int64_t g = 0; g < ng; ++g)
+    long_group = long_group || w.group_start[static_cast<size_t>(g + 1)] - w.group_start[static_cast<size_t>(g)] > kMaxSegmentRows;
+  // Without a group longer than a segment, segments are the groups and nothing is stored.
+  if (long_group) {
+    w.seg_start.assign(1, 0);
+    for (int64_t g = 0; g < ng; ++g) {
+      const int64_t end = w.group_start[static_cast<size_t>(g + 1)];
+      for (int64_t r = w.group_start[static_cast<size_t>(g)]; r < end; r += kMaxSegmentRows) {
+        w.seg_start.push_back(static_cast<int32_t>(std::min<int64_t>(r + kMaxSegmentRows, end)));
+        w.seg_group.push_back(static_cast<int32_t>(g));
+      }
     }
   }
   if (sorted && !padded_inside) return;  // row i is checkpoint row i: x needs no gather

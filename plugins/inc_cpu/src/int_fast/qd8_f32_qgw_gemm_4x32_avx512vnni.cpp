@@ -94,7 +94,7 @@ struct GroupRows {
       for (int i = 0; i < 2; ++i)
         #pragma GCC unroll 16
         for (int c = 0; c < kChains; ++c) acc[r][i][c] = _mm512_setzero_si512();
-    const int64_t t0 = w.seg_start[sg] / kTile, t1 = w.seg_start[sg + 1] / kTile;
+    const int64_t t0 = w.seg_begin(sg) / kTile, t1 = w.seg_begin(sg + 1) / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m512i d[2][3];
       #pragma GCC unroll 16
@@ -140,7 +140,7 @@ void gemm(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* 
       sp.col[i] = si * kStripWidth;
     }
     for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
-      const int64_t g = w.seg_group[sg];
+      const int64_t g = w.seg_group_of(sg);
       __m512 scale[2];
       __m512i zi[2];
       #pragma GCC unroll 16
