@@ -131,12 +131,18 @@ void add_edge_cases(LayerCase& c, uint32_t seed) {
 struct ArkLayer {
   const incq_impl_desc* d;
   incq_layer* layer = nullptr;
+  std::string refused;  // create's UNSUPPORTED reason (a configuration ARK's self-test failed here)
   ArkLayer(const incq_impl_desc* desc, const LayerCase& c, const std::vector<incq_kv>& options) : d(desc) {
     const incq_layer_desc ld = c.desc();
     const incq_device dev = incq::abi_test::cpu_device();
     incq_error err{};
     err.struct_size = sizeof err;
-    if (d->create(d->impl_ctx, &ld, &dev, options.data(), options.size(), &layer, &err) != INCQ_OK) {
+    const incq_status st = d->create(d->impl_ctx, &ld, &dev, options.data(), options.size(), &layer, &err);
+    if (st == INCQ_ERR_UNSUPPORTED && std::string(err.message).find("failed incq's self-test on this CPU") != std::string::npos) {
+      refused = err.message;
+      return;
+    }
+    if (st != INCQ_OK) {
       ADD_FAILURE() << "create: " << err.message;
       return;
     }
@@ -161,6 +167,17 @@ struct ArkLayer {
   }
 };
 
+int& refused_configurations() {
+  static int n = 0;
+  return n;
+}
+int& tested_configurations() {
+  static int n = 0;
+  return n;
+}
+
+// Runs the case through ARK and judges it; a configuration the plugin's self-test refused on this
+// CPU is reported and counted instead (the plugin never uses it, inc_cpu serves those layers).
 std::string run_case(const IntScheme& s, int64_t M, int64_t K, int64_t N, uint32_t seed, const std::string& compute,
                      double tolerance) {
   LayerCase c = incq::abi_test::make_linear_case(s, M, K, N, seed);
@@ -168,8 +185,15 @@ std::string run_case(const IntScheme& s, int64_t M, int64_t K, int64_t N, uint32
   std::vector<incq_kv> options;
   if (!compute.empty()) options.push_back({"compute_type", compute.c_str()});
   ArkLayer layer(plugin().int_linear, c, options);
+  if (!layer.refused.empty()) {  // never used on this CPU: say so, and count it
+    ++refused_configurations();
+    std::printf("refused (not a failure): %s\n", layer.refused.c_str());
+    return "";
+  }
+  ++tested_configurations();
   if (layer.layer == nullptr) return "no layer";
-  return incq::abi_test::contract_violation(c, layer.apply(c, 2), tolerance);
+  // One thread allowed: ARK must still compute every output (it needs all CPUs, see README).
+  return incq::abi_test::contract_violation(c, layer.apply(c, 1), tolerance);
 }
 
 std::string label(const IntScheme& s, int64_t M, int64_t K, int64_t N) {
@@ -192,6 +216,7 @@ TEST(ArkRuntime, ReportsUsableWithTheBackendItLoaded) {
 // scales, a bias and a zero row; K and N not multiples of ARK's tiles.
 TEST(ArkRuntime, EverySchemeMatchesTheOracleInFp32Compute) {
   REQUIRE_ARK();
+  const int tested_before = tested_configurations();
   uint32_t seed = 11;
   for (int bits : {2, 4, 8})
     for (bool sym : {true, false})
@@ -205,6 +230,7 @@ TEST(ArkRuntime, EverySchemeMatchesTheOracleInFp32Compute) {
             EXPECT_EQ(run_case(s, M, K, N, seed++, "", kFp32Tolerance), "");
           }
         }
+  EXPECT_GT(tested_configurations(), tested_before) << "ARK's self-test refused every configuration on this CPU";
 }
 
 TEST(ArkRuntime, EveryTokenCountAndActivationDtype) {
@@ -292,6 +318,7 @@ TEST(ArkRuntime, ConcurrentApplyFromSeveralThreadsMatchesSerial) {
   LayerCase b = incq::abi_test::make_linear_case(IntScheme{8, false, INCQ_PACKING_GPTQ_V1, 64}, 7, 512, 96, 22);
   const std::vector<incq_kv> int8{{"compute_type", "int8"}};
   ArkLayer la(plugin().int_linear, a, int8), lb(plugin().int_linear, b, {});
+  if (!la.refused.empty() || !lb.refused.empty()) GTEST_SKIP() << la.refused << lb.refused;
   ASSERT_NE(la.layer, nullptr);
   ASSERT_NE(lb.layer, nullptr);
   const std::vector<uint8_t> ya = la.apply(a, 2), yb = lb.apply(b, 2);

@@ -5,6 +5,7 @@
 
 #include "ark_int_weights.hpp"
 #include "ark_runtime.hpp"
+#include "ark_self_test.hpp"
 #include "ark_types.hpp"
 #include "bundle_tensors.hpp"
 #include "enum_names.hpp"
@@ -30,6 +31,7 @@ std::string str(int64_t v) { return std::to_string(v); }
 struct Layer {
   LayerSpec spec;
   int32_t compute_type = kDefaultCompute;
+  int32_t scale_type = 0;  // chosen by the self-test for (bits, sym, compute_type)
   const incq_weight_bundle* pending = nullptr;  // BORROWED until process_weights returns
   ArkIntWeights weights;
   bool ready = false;
@@ -69,12 +71,15 @@ std::string reason(const LayerSpec& s, const incq_device* device) {
 }
 
 // Selection policy on top of capability (can_implement only; an explicit create still works):
-std::string memory_reason(const LayerSpec& s) {
+// the default configuration passed the self-test on this CPU, and its blob fits the footprint.
+std::string selection_reason(const LayerSpec& s) {
+  const ArkConfigResult& c = ark_config_check(s.bits, s.sym == 0, kDefaultCompute);
+  if (!c.ok) return c.detail;
   const int64_t K = s.in_features, N = s.out_features;
   const int64_t G = s.group_size == -1 ? K : s.group_size;
   // ARK's layout carries fixed per-matrix overhead and per-group metadata; where it would exceed the
   // checkpoint footprint the layer stays with the plugin that keeps it (DESIGN §2 step 4).
-  const uint64_t packed = ark_int_packed_bytes(K, N, s.bits, G, !s.sym, kDefaultCompute) +
+  const uint64_t packed = ark_int_packed_bytes(K, N, s.bits, G, !s.sym, kDefaultCompute, c.scale_type) +
                           (s.has_bias ? static_cast<uint64_t>(N) * 4 : 0);
   const uint64_t ckpt = checkpoint_int_bytes(K, N, s.bits, G, s.has_bias != 0);
   if (static_cast<double>(packed) > kResidentBudget * static_cast<double>(ckpt)) {
@@ -93,7 +98,7 @@ incq_status can_implement(void*, const incq_layer_desc* desc, const incq_device*
   return guarded(err, [&] {
     const LayerSpec spec = inc_cpu::read_layer_desc(desc);
     std::string why = reason(spec, device);
-    if (why.empty()) why = memory_reason(spec);
+    if (why.empty()) why = selection_reason(spec);
     if (!why.empty()) fail(INCQ_ERR_UNSUPPORTED, why);
   });
 }
@@ -114,6 +119,10 @@ incq_status create(void*, const incq_layer_desc* desc, const incq_device* device
       else fail(INCQ_ERR_INVALID_ARGUMENT, "layer '" + layer->spec.name + "': unknown option '" + key +
                                                "' for " + kName + " (known: compute_type)");
     }
+    // The configuration this layer will run must have passed the self-test on this CPU.
+    const ArkConfigResult& c = ark_config_check(layer->spec.bits, layer->spec.sym == 0, layer->compute_type);
+    if (!c.ok) fail(INCQ_ERR_UNSUPPORTED, "layer '" + layer->spec.name + "': " + c.detail);
+    layer->scale_type = c.scale_type;
     *out = reinterpret_cast<incq_layer*>(layer.release());
   });
 }
@@ -143,7 +152,7 @@ incq_status process_weights(incq_layer* h, incq_error* err) {
     const inc_cpu::IntWoMatrix m =
         inc_cpu::load_int_wo_matrix(tensors, s.name, "", s.in_features, s.out_features, format, s.has_bias != 0);
     tensors.reject_unused();
-    layer.weights = repack_int_matrix(m, layer.compute_type, s.name);
+    layer.weights = repack_int_matrix(m, layer.compute_type, layer.scale_type, s.name);
     layer.ready = true;
   });
 }

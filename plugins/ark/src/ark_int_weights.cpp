@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "ark_self_test.hpp"
 #include "ark_types.hpp"
 #include "incq/plugin_helpers.hpp"
 
@@ -11,16 +12,9 @@ namespace incq::ark {
 
 void AlignedFree::operator()(void* p) const { std::free(p); }
 
-namespace {
-
-// ARK keeps scales in fp16: exact for the fp16 scales AutoRound writes (each is representable),
-// and half the bytes of fp32 — ARK's fp32 scales would exceed the checkpoint footprint.
-constexpr int32_t kScaleType = kArkF16;
-
-}  // namespace
-
-uint64_t ark_int_packed_bytes(int64_t K, int64_t N, int32_t bits, int64_t group, bool asym, int32_t compute_type) {
-  ArkWeightFormat f{N, K, group, compute_type, ark_int_weight_type(bits), kScaleType, asym};
+uint64_t ark_int_packed_bytes(int64_t K, int64_t N, int32_t bits, int64_t group, bool asym, int32_t compute_type,
+                              int32_t scale_type) {
+  ArkWeightFormat f{N, K, group, compute_type, ark_int_weight_type(bits), scale_type, asym};
   return ark_packed_weight_size(f);
 }
 
@@ -29,7 +23,8 @@ uint64_t checkpoint_int_bytes(int64_t K, int64_t N, int32_t bits, int64_t group,
   return static_cast<uint64_t>(K * N * bits / 8 + groups * N * bits / 8 + groups * N * 2 + (has_bias ? N * 2 : 0));
 }
 
-ArkIntWeights repack_int_matrix(const inc_cpu::IntWoMatrix& m, int32_t compute_type, const std::string& layer) {
+ArkIntWeights repack_int_matrix(const inc_cpu::IntWoMatrix& m, int32_t compute_type, int32_t scale_type,
+                                const std::string& layer) {
   const int64_t K = m.K, N = m.N, G = m.group_size, groups = m.num_groups;
   const int32_t bits = m.format.bits;
   const int32_t half = 1 << (bits - 1);
@@ -61,8 +56,13 @@ ArkIntWeights repack_int_matrix(const inc_cpu::IntWoMatrix& m, int32_t compute_t
   for (int64_t g = 0; g < groups; ++g)
     for (int64_t n = 0; n < N; ++n) scales[static_cast<size_t>(g * N + n)] = m.scale_at(g, n);
 
+  if (asym && m.format.sym) {  // stored zeros that are not 2^(bits-1): the asymmetric configuration
+    const ArkConfigResult& c = ark_config_check(bits, true, compute_type);
+    if (!c.ok) fail(INCQ_ERR_UNSUPPORTED, "layer '" + layer + "': symmetric scheme with non-constant qzeros needs " + c.detail);
+    scale_type = c.scale_type;
+  }
   ArkIntWeights w;
-  w.format = ArkWeightFormat{N, K, G, compute_type, ark_int_weight_type(bits), kScaleType, asym};
+  w.format = ArkWeightFormat{N, K, G, compute_type, ark_int_weight_type(bits), scale_type, asym};
   w.blob_bytes = ark_packed_weight_size(w.format);
   // 64-byte aligned like the torch tensors ARK is normally handed.
   const size_t alloc = (w.blob_bytes + 63) / 64 * 64;

@@ -27,10 +27,14 @@ struct ArkIntWeights {
 // ARK's input form (auto_round_kernel/qlinear.py): codes int8 [K, N] shifted by -2^(bits-1), zero
 // points int8 [K/G, N] shifted the same way, scales f32 [K/G, N]. A symmetric layer whose stored
 // zeros are not all 2^(bits-1) is repacked as asymmetric, so the result is always the checkpoint's.
-ArkIntWeights repack_int_matrix(const inc_cpu::IntWoMatrix& m, int32_t compute_type, const std::string& layer);
+// scale_type: what the self-test chose for (bits, sym/asym, compute_type) (ark_self_test.hpp); a
+// layer repacked as asymmetric takes the asymmetric configuration's, and fails if that one failed.
+ArkIntWeights repack_int_matrix(const inc_cpu::IntWoMatrix& m, int32_t compute_type, int32_t scale_type,
+                                const std::string& layer);
 
 // The bytes ARK packs a K x N matrix into, and the checkpoint bytes of the same matrix.
-uint64_t ark_int_packed_bytes(int64_t K, int64_t N, int32_t bits, int64_t group, bool asym, int32_t compute_type);
+uint64_t ark_int_packed_bytes(int64_t K, int64_t N, int32_t bits, int64_t group, bool asym, int32_t compute_type,
+                              int32_t scale_type);
 uint64_t checkpoint_int_bytes(int64_t K, int64_t N, int32_t bits, int64_t group, bool has_bias);
 
 }  // namespace incq::ark

@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
 #include <mutex>
+#include <thread>
 #include <regex>
 #include <sstream>
 #include <vector>
@@ -271,7 +273,11 @@ void ark_woqgemm(const ArkWeightFormat& f, int64_t m, const float* x, const void
                  float* y, const float* bias, int32_t threads) {
   Runtime& r = ready_runtime();
   std::lock_guard<std::mutex> lock(r.call_mutex);
-  if (r.omp_set_num_threads != nullptr && threads > 0) r.omp_set_num_threads(threads);
+  // ARK splits the output over every CPU it detects and leaves part of it unwritten when OpenMP
+  // gives it fewer threads (measured with 0.16.0: 1 thread on a 2-CPU machine, 2 on 16 CPUs), so
+  // it always gets all of them, whatever the caller asked for (see README.md, "Threads").
+  (void)threads;
+  if (r.omp_set_num_threads != nullptr) r.omp_set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   GilLock gil(r.py);
   // (stream, m, n, k, A, A dtype, blob, C, bias, groupsize, compute, weight, scale, asym, blob bytes)
   void* res = call_op(r, r.op_gemm, "woqgemm",

@@ -42,7 +42,8 @@ uint64_t ark_packed_weight_size(const ArkWeightFormat& f);
 // q: int8 [k, n] codes centred on 0; zp: int8 [k/g, n] (centred; ignored unless asym);
 // scales: f32 [k/g, n]; blob: packed_weight_size bytes.
 void ark_repack(const ArkWeightFormat& f, const void* q, const void* zp, const float* scales, void* blob);
-// x: f32 [m, k]; y: f32 [m, n]; bias: f32 [n] or nullptr. threads: OpenMP threads ARK may use.
+// x: f32 [m, k]; y: f32 [m, n]; bias: f32 [n] or nullptr. threads: what the caller allows; ARK
+// nevertheless runs on every CPU (it computes wrong results with fewer OpenMP threads).
 void ark_woqgemm(const ArkWeightFormat& f, int64_t m, const float* x, const void* blob, uint64_t blob_bytes,
                  float* y, const float* bias, int32_t threads);
 
