@@ -10,7 +10,7 @@
 // one row block being neighbours in the grid so that the re-reads come from L2.
 // vec: the host checked K % 8 == 0, the x offset % 8 == 0 and cols_per_scale % 8 == 0 or
 // >= K (one scale per 8-element step); otherwise the element-wise path runs (any K and group).
-// Kernels fp8_f32_gemm_{R}x{T}_k128: 16x1 (decode), 16x4, 8x8. Needs fp8_helpers.cl.
+// Kernels fp8_f32_gemm_{R}x{T}_k128: 4x1, 8x1, 16x1 (decode), 8x4, 16x4, 4x8, 8x8. Needs fp8_helpers.cl.
 #pragma OPENCL FP_CONTRACT ON
 
 #define FP8_L 128
@@ -30,26 +30,16 @@ inline float4 fp8_decode4(uint c, int e5m2) {
 
 inline float fp8_decode1(uint c, int e5m2) { return e5m2 ? incq_e5m2_to_f32(c) : incq_e4m3_to_f32(c); }
 
-inline void fp8_gemm_tile(const int R, const int T, __global const uchar* w, __global const uchar* sc,
-                          int sc_dtype, int rows_per_scale, int cols_per_scale, int scale_cols,
-                          __global const uchar* bias, int bias_dtype, __global const uchar* x, ulong x_off,
-                          int x_dtype, __global uchar* y, ulong y_off, int y_dtype, int M, int N, int K, int e5m2,
-                          int vec, __local float* red, __local float* part) {
+// The shared tile: lane t*R + r of the work-group returns sum_k w_r[k] * x_t[k], where row r's
+// codes start at wr[r] and its scale row at sr[r] (scale of k: element k / cols_per_scale), and x_t
+// starts at element xrow[t] of x; other lanes return 0. Linear and MoE kernels only differ in how
+// they fill wr / sr / xrow and where they store.
+inline float fp8_tile(const int R, const int T, __global const uchar** wr, __global const uchar** sr, int sc_dtype,
+                      int cols_per_scale, __global const uchar* x, const size_t* xrow, int x_dtype, int K, int e5m2,
+                      int vec, __local float* red, __local float* part) {
   const int lane = get_local_id(0);
-  const int tiles_m = (M + T - 1) / T;
-  const int n0 = (get_group_id(0) / tiles_m) * R;
-  const int m0 = (get_group_id(0) % tiles_m) * T;
   float acc[8][16];
-  size_t wrow[16];
-  size_t srow[16];
-  size_t xrow[8];
-  for (int r = 0; r < R; ++r) {
-    const int n = min(n0 + r, N - 1);  // rows past N compute a copy of row N-1 and are not stored
-    wrow[r] = (size_t)n * K;
-    srow[r] = (size_t)(n / rows_per_scale) * scale_cols;
-  }
   for (int t = 0; t < T; ++t) {
-    xrow[t] = x_off + (size_t)min(m0 + t, M - 1) * K;
     for (int r = 0; r < R; ++r) acc[t][r] = 0.0f;
   }
   if (vec) {
@@ -58,8 +48,8 @@ inline void fp8_gemm_tile(const int R, const int T, __global const uchar* w, __g
       float s[16];
       const int kg = k / cols_per_scale;
       for (int r = 0; r < R; ++r) {
-        raw[r] = *(__global const uint2*)(w + wrow[r] + k);
-        s[r] = incq_load_f(sc, sc_dtype, srow[r] + kg);
+        raw[r] = *(__global const uint2*)(wr[r] + k);
+        s[r] = incq_load_f(sr[r], sc_dtype, kg);
       }
       for (int half_i = 0; half_i < 2; ++half_i) {
         float4 w4[16];
@@ -79,7 +69,7 @@ inline void fp8_gemm_tile(const int R, const int T, __global const uchar* w, __g
     for (int k = lane; k < K; k += FP8_L) {
       const int kg = k / cols_per_scale;
       for (int r = 0; r < R; ++r) {
-        const float wv = fp8_decode1(w[wrow[r] + k], e5m2) * incq_load_f(sc, sc_dtype, srow[r] + kg);
+        const float wv = fp8_decode1(wr[r][k], e5m2) * incq_load_f(sr[r], sc_dtype, kg);
         for (int t = 0; t < T; ++t) acc[t][r] += wv * incq_load_f(x, x_dtype, xrow[t] + k);
       }
     }
@@ -87,7 +77,30 @@ inline void fp8_gemm_tile(const int R, const int T, __global const uchar* w, __g
   for (int t = 0; t < T; ++t) {
     for (int r = 0; r < R; ++r) red[(t * R + r) * (FP8_L + 1) + lane] = acc[t][r];
   }
-  const float sum = incq_reduce_lanes(red, part, FP8_L, R * T, lane);
+  return incq_reduce_lanes(red, part, FP8_L, R * T, lane);
+}
+
+inline int fp8_scale_width(int sc_dtype) { return sc_dtype == INCQ_F32 ? 4 : 2; }
+
+inline void fp8_gemm_tile(const int R, const int T, __global const uchar* w, __global const uchar* sc,
+                          int sc_dtype, int rows_per_scale, int cols_per_scale, int scale_cols,
+                          __global const uchar* bias, int bias_dtype, __global const uchar* x, ulong x_off,
+                          int x_dtype, __global uchar* y, ulong y_off, int y_dtype, int M, int N, int K, int e5m2,
+                          int vec, __local float* red, __local float* part) {
+  const int lane = get_local_id(0);
+  const int tiles_m = (M + T - 1) / T;
+  const int n0 = (get_group_id(0) / tiles_m) * R;
+  const int m0 = (get_group_id(0) % tiles_m) * T;
+  __global const uchar* wr[16];
+  __global const uchar* sr[16];
+  size_t xrow[8];
+  for (int r = 0; r < R; ++r) {
+    const int n = min(n0 + r, N - 1);  // rows past N compute a copy of row N-1 and are not stored
+    wr[r] = w + (size_t)n * K;
+    sr[r] = sc + (size_t)(n / rows_per_scale) * scale_cols * fp8_scale_width(sc_dtype);
+  }
+  for (int t = 0; t < T; ++t) xrow[t] = x_off + (size_t)min(m0 + t, M - 1) * K;
+  const float sum = fp8_tile(R, T, wr, sr, sc_dtype, cols_per_scale, x, xrow, x_dtype, K, e5m2, vec, red, part);
   if (lane < R * T) {
     const int n = n0 + lane % R;
     const int m = m0 + lane / R;
@@ -112,6 +125,10 @@ inline void fp8_gemm_tile(const int R, const int T, __global const uchar* w, __g
     fp8_gemm_tile(R, T, FP8_GEMM_PASS, red, part);                                                  \
   }
 
+FP8_GEMM_KERNEL(4, 1)
+FP8_GEMM_KERNEL(8, 1)
 FP8_GEMM_KERNEL(16, 1)
+FP8_GEMM_KERNEL(8, 4)
 FP8_GEMM_KERNEL(16, 4)
+FP8_GEMM_KERNEL(4, 8)
 FP8_GEMM_KERNEL(8, 8)

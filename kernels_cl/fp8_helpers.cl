@@ -190,3 +190,18 @@ inline float incq_reduce_lanes(__local float* red, __local float* part, int L, i
   }
   return total;
 }
+
+// Routing tile `tile` of the MoE driver (moe_route.cl: tiles[3 * i] = expert, begin, rows over the
+// pairs sorted by expert). Returns the expert; pair[t] for t < T is the routed pair of row t of the
+// tile, rows past its length repeating the last one (computed, never stored: *len says how many
+// are real).
+inline int incq_moe_tile(__global const int* tiles, __global const int* sorted_pairs, int tile, const int T,
+                         int* pair, int* len) {
+  const int e = tiles[3 * tile];
+  const int begin = tiles[3 * tile + 1];
+  *len = tiles[3 * tile + 2];
+  for (int t = 0; t < T; ++t) pair[t] = sorted_pairs[begin + min(t, *len - 1)];
+  return e;
+}
+
+inline float incq_silu_mul(float g, float u) { return g / (1.0f + exp(-g)) * u; }

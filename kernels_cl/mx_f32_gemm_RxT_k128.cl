@@ -8,7 +8,7 @@
 // Tile as fp8_f32_gemm_RxT_k128.cl: 128 lanes split K reading 8 bytes of each of R rows per step
 // (16 nibble elements or 8 e4m3 elements, always inside one scale group), T tokens.
 // The host guarantees K % 32 == 0 (MX) / K % 16 == 0 (NV); vec: the x offset is a multiple of 16.
-// Kernels mx_f32_gemm_{R}x{T}_k128: 16x1, 16x4, 8x8. Needs fp8_helpers.cl.
+// Kernels mx_f32_gemm_{R}x{T}_k128: 4x1, 8x1, 16x1 (decode), 8x4, 16x4, 4x8, 8x8. Needs fp8_helpers.cl.
 #pragma OPENCL FP_CONTRACT ON
 
 #define MX_L 128
@@ -41,7 +41,7 @@ inline float mx_element(__global const uchar* w, size_t row_at, int k, int elem)
   return elem == 2 ? incq_e0m4_to_f32(nib) : incq_e2m1_to_f32(nib);
 }
 
-inline float mx_scale(__global const uchar* sc, size_t at, int elem, float inv_global) {
+inline float mx_scale(__global const uchar* sc, int at, int elem, float inv_global) {
   const uint s = sc[at];
   return elem == 3 ? incq_e4m3_to_f32(s) * inv_global : incq_e8m0_to_f32(s);
 }
@@ -52,27 +52,14 @@ inline float mx_scale(__global const uchar* sc, size_t at, int elem, float inv_g
   A += (W4).z * (X4).z;    \
   A += (W4).w * (X4).w;
 
-inline void mx_gemm_tile(const int R, const int T, __global const uchar* w, __global const uchar* sc, int elem,
-                         int group, float inv_global, __global const uchar* bias, int bias_dtype,
-                         __global const uchar* x, ulong x_off, int x_dtype, __global uchar* y, ulong y_off,
-                         int y_dtype, int M, int N, int K, int vec, __local float* red, __local float* part) {
+// The shared tile: lane t*R + r returns sum_k w_r[k] * x_t[k], row r's elements starting at wr[r]
+// and its scale bytes at sr[r], x_t at element xrow[t] of x; other lanes return 0.
+inline float mx_tile(const int R, const int T, __global const uchar** wr, __global const uchar** sr, int elem,
+                     int group, float inv_global, __global const uchar* x, const size_t* xrow, int x_dtype, int K,
+                     int vec, __local float* red, __local float* part) {
   const int lane = get_local_id(0);
-  const int tiles_m = (M + T - 1) / T;
-  const int n0 = (get_group_id(0) / tiles_m) * R;
-  const int m0 = (get_group_id(0) % tiles_m) * T;
-  const size_t row_bytes = elem == 1 ? (size_t)K : (size_t)K / 2;
-  const int scale_cols = K / group;
   float acc[8][16];
-  size_t wrow[16];
-  size_t srow[16];
-  size_t xrow[8];
-  for (int r = 0; r < R; ++r) {
-    const int n = min(n0 + r, N - 1);  // rows past N compute a copy of row N-1 and are not stored
-    wrow[r] = (size_t)n * row_bytes;
-    srow[r] = (size_t)n * scale_cols;
-  }
   for (int t = 0; t < T; ++t) {
-    xrow[t] = x_off + (size_t)min(m0 + t, M - 1) * K;
     for (int r = 0; r < R; ++r) acc[t][r] = 0.0f;
   }
   if (vec && elem == 1) {
@@ -81,8 +68,8 @@ inline void mx_gemm_tile(const int R, const int T, __global const uchar* w, __gl
       float s[16];
       const int kg = k / group;
       for (int r = 0; r < R; ++r) {
-        raw[r] = *(__global const uint2*)(w + wrow[r] + k);
-        s[r] = mx_scale(sc, srow[r] + kg, elem, inv_global);
+        raw[r] = *(__global const uint2*)(wr[r] + k);
+        s[r] = mx_scale(sr[r], kg, elem, inv_global);
       }
       for (int sub = 0; sub < 2; ++sub) {
         float4 w4[16];
@@ -101,8 +88,8 @@ inline void mx_gemm_tile(const int R, const int T, __global const uchar* w, __gl
       float s[16];
       const int kg = k / group;
       for (int r = 0; r < R; ++r) {
-        raw[r] = *(__global const uint2*)(w + wrow[r] + k / 2);
-        s[r] = mx_scale(sc, srow[r] + kg, elem, inv_global);
+        raw[r] = *(__global const uint2*)(wr[r] + k / 2);
+        s[r] = mx_scale(sr[r], kg, elem, inv_global);
       }
       for (int sub = 0; sub < 4; ++sub) {
         float4 w4[16];
@@ -122,7 +109,7 @@ inline void mx_gemm_tile(const int R, const int T, __global const uchar* w, __gl
     for (int k = lane; k < K; k += MX_L) {
       const int kg = k / group;
       for (int r = 0; r < R; ++r) {
-        const float wv = mx_element(w, wrow[r], k, elem) * mx_scale(sc, srow[r] + kg, elem, inv_global);
+        const float wv = mx_element(wr[r], 0, k, elem) * mx_scale(sr[r], kg, elem, inv_global);
         for (int t = 0; t < T; ++t) acc[t][r] += wv * incq_load_f(x, x_dtype, xrow[t] + k);
       }
     }
@@ -130,7 +117,28 @@ inline void mx_gemm_tile(const int R, const int T, __global const uchar* w, __gl
   for (int t = 0; t < T; ++t) {
     for (int r = 0; r < R; ++r) red[(t * R + r) * (MX_L + 1) + lane] = acc[t][r];
   }
-  const float sum = incq_reduce_lanes(red, part, MX_L, R * T, lane);
+  return incq_reduce_lanes(red, part, MX_L, R * T, lane);
+}
+
+inline void mx_gemm_tile(const int R, const int T, __global const uchar* w, __global const uchar* sc, int elem,
+                         int group, float inv_global, __global const uchar* bias, int bias_dtype,
+                         __global const uchar* x, ulong x_off, int x_dtype, __global uchar* y, ulong y_off,
+                         int y_dtype, int M, int N, int K, int vec, __local float* red, __local float* part) {
+  const int lane = get_local_id(0);
+  const int tiles_m = (M + T - 1) / T;
+  const int n0 = (get_group_id(0) / tiles_m) * R;
+  const int m0 = (get_group_id(0) % tiles_m) * T;
+  const size_t row_bytes = elem == 1 ? (size_t)K : (size_t)K / 2;
+  __global const uchar* wr[16];
+  __global const uchar* sr[16];
+  size_t xrow[8];
+  for (int r = 0; r < R; ++r) {
+    const int n = min(n0 + r, N - 1);  // rows past N compute a copy of row N-1 and are not stored
+    wr[r] = w + (size_t)n * row_bytes;
+    sr[r] = sc + (size_t)n * (K / group);
+  }
+  for (int t = 0; t < T; ++t) xrow[t] = x_off + (size_t)min(m0 + t, M - 1) * K;
+  const float sum = mx_tile(R, T, wr, sr, elem, group, inv_global, x, xrow, x_dtype, K, vec, red, part);
   if (lane < R * T) {
     const int n = n0 + lane % R;
     const int m = m0 + lane / R;
@@ -153,6 +161,10 @@ inline void mx_gemm_tile(const int R, const int T, __global const uchar* w, __gl
     mx_gemm_tile(R, T, MX_GEMM_PASS, red, part);                                                                  \
   }
 
+MX_GEMM_KERNEL(4, 1)
+MX_GEMM_KERNEL(8, 1)
 MX_GEMM_KERNEL(16, 1)
+MX_GEMM_KERNEL(8, 4)
 MX_GEMM_KERNEL(16, 4)
+MX_GEMM_KERNEL(4, 8)
 MX_GEMM_KERNEL(8, 8)

@@ -160,7 +160,7 @@ void check_y(const char* what, const std::vector<uint8_t>& y, int dtype, const s
 }
 
 const double kTol = 1e-4;
-const std::pair<int, int> kTiles[] = {{16, 1}, {16, 4}, {8, 8}};  // the kernels' stated tolerance (fp32 accumulation; see glue)
+const std::pair<int, int> kTiles[] = {{4, 1}, {8, 1}, {16, 1}, {8, 4}, {16, 4}, {4, 8}, {8, 8}};  // the kernels' stated tolerance (fp32 accumulation; see glue)
 
 std::vector<float> random_w(int64_t N, int64_t K, std::mt19937& rng) {
   std::normal_distribution<float> nd(0.0f, 0.05f);
@@ -403,7 +403,10 @@ void w4a8_case(int group, int x_dtype, int64_t M, int64_t N, int64_t K, std::mt1
   std::vector<uint8_t> packed(N * K / 2);
   std::vector<uint16_t> sc(N * G);
   for (int64_t n = 0; n < N; ++n) {
-    for (int64_t k = 0; k < K; ++k) packed[n * K / 2 + k / 2] |= static_cast<uint8_t>(iw.q[k * N + n] << (4 * (k & 1)));
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t j = k % 8, slot = j < 4 ? 2 * j : 2 * (j - 4) + 1;
+      packed[n * K / 2 + (k / 8) * 4 + slot / 2] |= static_cast<uint8_t>(iw.q[k * N + n] << (4 * (slot & 1)));
+    }
     for (int64_t g = 0; g < G; ++g) sc[n * G + g] = iw.scales[g * N + n];
   }
   incq_scheme s = base_scheme(INCQ_FAMILY_INT, 4);
@@ -424,16 +427,18 @@ void w4a8_case(int group, int x_dtype, int64_t M, int64_t N, int64_t K, std::mt1
     cl_kernel k = kernel("w4a8_quantize_act_q8");
     const cl_ulong off = 0;
     const int Ki = (int)K;
-    Args{k} << x << off << x_dtype << xq << xs << Ki;
-    run(k, M * 64, 1, 64);
+    for (int vec : {0, 1}) {
+    Args{k} << x << off << x_dtype << xq << xs << Ki << vec;
+    run(k, M * 256, 1, 256);
     auto qv = read_buf<int8_t>(xq, M * K);
     auto sv = read_buf<float>(xs, M);
     size_t bad = 0;
     for (int64_t i = 0; i < M * K; ++i) {
       if (static_cast<double>(qv[i]) * static_cast<double>(sv[i / K]) != xr[i]) ++bad;
     }
-    std::printf("%-60s %zu mismatches %s\n", (std::string(what) + " act-quant").c_str(), bad, bad ? "FAIL" : "ok");
+    std::printf("%-60s %zu mismatches %s\n", (std::string(what) + " act-quant vec " + std::to_string(vec)).c_str(), bad, bad ? "FAIL" : "ok");
     if (bad) ++g_failures;
+    }
     clReleaseKernel(k);
   }
   std::vector<double> yref, mag;
@@ -470,13 +475,15 @@ int main(int argc, char** argv) {
   std::string src;
   for (const char* f : {"fp8_helpers.cl", "fp8_quantize_act_e4m3_f32.cl", "fp8_f32_gemm_RxT_k128.cl",
                         "mx_quantize_act_f32.cl", "nv_quantize_act_e2m1_f32.cl", "mx_f32_gemm_RxT_k128.cl",
-                        "w4a8_quantize_act_q8.cl", "w4a8_qd8_f32_qc4w_gemm_RxT_k128.cl"}) {
+                        "w4a8_quantize_act_q8.cl", "w4a8_qd8_f32_qc4w_gemm_RxT_k128.cl", "fp8_f32_moe_RxT_k128.cl", "mx_f32_moe_RxT_k128.cl", "w4a8_qd8_f32_qc4w_moe_RxT_k128.cl"}) {
     src += read_file(dir + "/" + f) + "\n";
   }
   const char* p = src.c_str();
   g_prog = clCreateProgramWithSource(g_ctx, 1, &p, nullptr, &err);
   CK(err);
-  if (clBuildProgram(g_prog, 1, &dev, "-cl-std=CL1.2", nullptr, nullptr) != CL_SUCCESS) {
+  const std::string opts = std::string("-cl-std=CL1.2 ") + (std::getenv("XF_BUILD_OPTIONS") ? std::getenv("XF_BUILD_OPTIONS") : "");
+  std::printf("build options: %s\n", opts.c_str());
+  if (clBuildProgram(g_prog, 1, &dev, opts.c_str(), nullptr, nullptr) != CL_SUCCESS) {
     size_t n;
     clGetProgramBuildInfo(g_prog, dev, CL_PROGRAM_BUILD_LOG, 0, nullptr, &n);
     std::string log(n, '\0');
