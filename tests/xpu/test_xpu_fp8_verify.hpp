@@ -70,12 +70,12 @@ inline std::string verify_on_device(const std::string& name, ojson qc, ojson lay
 
 // Linear layers whose sizes hit every remainder of the kernels (16-row blocks, 128 lanes x 8 or 16
 // elements per step), merged q/k/v with biases and a gate/up pair.
-inline ojson linear_layers(int64_t K) {
+inline ojson linear_layers(int64_t K, int64_t odd_n = 37) {
   return ojson::array({
       {{"name", "model.layers.0.self_attn.q_proj"}, {"in_features", K}, {"out_features", 40}, {"bias", true}},
       {{"name", "model.layers.0.self_attn.k_proj"}, {"in_features", K}, {"out_features", 24}, {"bias", true}},
       {{"name", "model.layers.0.self_attn.v_proj"}, {"in_features", K}, {"out_features", 24}, {"bias", true}},
-      {{"name", "model.layers.0.self_attn.o_proj"}, {"in_features", 2 * K}, {"out_features", 37}},
+      {{"name", "model.layers.0.self_attn.o_proj"}, {"in_features", 2 * K}, {"out_features", odd_n}},
   });
 }
 

@@ -181,7 +181,7 @@ namespace {
 // fastest on an H100 at N x K = 4096 x 14336 (bench: tests/xpu/xpu_float_harness/bench.cpp):
 // M = 1 8x1 for every format; M = 16 8x4 for FP8 (185 us vs 217 for 16x4, 223 for 8x8) and 8x8
 // for W4A8 (167 us vs 178 for 8x4). MX/NV follow FP8 (same float decode-and-FMA loop).
-constexpr int kTiles[][2] = {{4, 1}, {8, 1}, {16, 1}, {8, 4}, {16, 4}, {4, 8}, {8, 8}};
+constexpr int kTiles[][2] = {{8, 1}, {8, 4}, {8, 8}};
 }  // namespace
 
 FloatKernels make_float_kernels(cl_program program, WeightKind kind, const ActStep& act) {

@@ -37,6 +37,13 @@ inline std::string accumulation_limit(int64_t K) {
   return "";
 }
 
+// The CPU reference's scheme and shape rules decide what the device kernels take too; they are
+// asked with a CPU device description because only their device check differs.
+inline const incq_device* reference_device() {
+  static const incq_device cpu{sizeof(incq_device), INCQ_DEVICE_CPU, 0, nullptr, nullptr};
+  return &cpu;
+}
+
 // Every float-format kernel lives in one program (one compile per device, cached on disk).
 ProgramSpec float_program_spec(const Session& s);
 

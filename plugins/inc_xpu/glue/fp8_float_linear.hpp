@@ -18,13 +18,6 @@
 
 namespace incq::inc_xpu::flt {
 
-// The CPU reference's scheme and shape rules decide what the device kernels take too; they are
-// asked with a CPU device description because only their device check differs.
-inline const incq_device* reference_device() {
-  static const incq_device cpu{sizeof(incq_device), INCQ_DEVICE_CPU, 0, nullptr, nullptr};
-  return &cpu;
-}
-
 struct FloatLayerWeights {
   FloatMatrix w;
   ActStep act;

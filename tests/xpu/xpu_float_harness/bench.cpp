@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
   const char* p = src.c_str();
   // Build options from the command line (e.g. -cl-std=CL3.0 to expose the 4x8-bit dot product);
   // if the device refuses the dot-product path, fall back to plain integer math.
-  std::string opts = std::getenv("XF_BUILD_OPTIONS") ? std::getenv("XF_BUILD_OPTIONS") : "";
+  std::string opts = std::string("-DINCQ_XPU_ALL_TILES ") + (std::getenv("XF_BUILD_OPTIONS") ? std::getenv("XF_BUILD_OPTIONS") : "");
   const auto b0 = Clock::now();
   for (int attempt = 0; attempt < 2; ++attempt) {
     g_prog = clCreateProgramWithSource(g_ctx, 1, &p, nullptr, &err);

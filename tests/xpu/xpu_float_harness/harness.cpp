@@ -481,7 +481,7 @@ int main(int argc, char** argv) {
   const char* p = src.c_str();
   g_prog = clCreateProgramWithSource(g_ctx, 1, &p, nullptr, &err);
   CK(err);
-  const std::string opts = std::string("-cl-std=CL1.2 ") + (std::getenv("XF_BUILD_OPTIONS") ? std::getenv("XF_BUILD_OPTIONS") : "");
+  const std::string opts = std::string("-cl-std=CL1.2 -DINCQ_XPU_ALL_TILES ") + (std::getenv("XF_BUILD_OPTIONS") ? std::getenv("XF_BUILD_OPTIONS") : "");
   std::printf("build options: %s\n", opts.c_str());
   if (clBuildProgram(g_prog, 1, &dev, opts.c_str(), nullptr, nullptr) != CL_SUCCESS) {
     size_t n;
