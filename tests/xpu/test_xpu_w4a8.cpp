@@ -38,7 +38,7 @@ TEST(XpuW4a8, MoeDecodeAndPrefill) {
 
 TEST(XpuW4a8, CheckpointThroughTheHost) {
   ojson layers = linear_layers(256, 40);  // GPTQ packs N in 8s
-  layers.push_back(moe_layer(128, 64, 4)[0]);
+  layers.push_back(moe_layer(256, 128, 4)[0]);  // group 128 divides both hidden and intermediate
   EXPECT_EQ(verify_on_device("w4a8_g128", ojson::parse(R"({"bits": 4, "group_size": 128, "sym": true, "act_bits": 8,
                                                            "act_dynamic": true, "packing_format": "auto_round"})"),
                              layers, remainder_runs(), "inc_xpu.w4a8_"),
