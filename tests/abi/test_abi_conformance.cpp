@@ -444,6 +444,8 @@ TEST_P(Conformance, FloatFormatImplementationsMatchTheOracleThroughTheHost) {
     settings.plugin_dirs = {std::filesystem::path(GetParam()).parent_path().string()};
     settings.threads = 1;
     settings.policy.cli_backend = incq::host::BackendChoice{d->name, "the conformance suite"};
+    // A device-only implementation (inc_xpu) runs on its device through the host's device path.
+    if (!(d->device_mask & INCQ_BIT(INCQ_DEVICE_CPU))) settings.policy.device_type = INCQ_DEVICE_OPENCL;
     incq::host::Host host(settings);
     incq::host::VerifyOptions o;
     o.tokens = {1, 3};
