@@ -222,7 +222,7 @@ ActInput enqueue_act_quant(const Session& s, const ActStep& act, const Kernel& q
     grow(scratch.xs, s, static_cast<size_t>(M) * sizeof(float), "inc_xpu: activation scales");
     const cl_int vec = (K % 4 == 0) && (x_off % 4 == 0);
     ArgSetter{quant}(x)(x_off_arg)(xdt)(scratch.xq.get())(scratch.xs.get())(Ki)(vec);
-    enqueue(s, quant, 1, {static_cast<size_t>(M) * 256, 1, 1}, {256, 1, 1});  // w4a8_quantize_act_q8: 256 per row
+    launch_kernel(s, quant, 1, {static_cast<size_t>(M) * 256, 1, 1}, {256, 1, 1});  // w4a8_quantize_act_q8: 256 per row
   } else {
     grow(scratch.xq, s, static_cast<size_t>(M * K) * sizeof(float), "inc_xpu: quantized activations");
     const cl_int group = act.group > 0 ? act.group : Ki;
@@ -236,7 +236,7 @@ ActInput enqueue_act_quant(const Session& s, const ActStep& act, const Kernel& q
       const cl_float g = act.global;
       a(g);
     }
-    enqueue(s, quant, 1, {items, 1, 1}, {64, 1, 1});
+    launch_kernel(s, quant, 1, {items, 1, 1}, {64, 1, 1});
   }
   return ActInput{scratch.xq.get(), 0, INCQ_DTYPE_F32};
 }
@@ -278,7 +278,7 @@ void enqueue_float_matmul(const Session& s, const FloatMatrix& w, const ActStep&
           y_off_arg)(ydt)(Mi)(Ni)(Ki);
       break;
   }
-  enqueue(s, g, 1, {groups * 128, 1, 1}, {128, 1, 1});
+  launch_kernel(s, g, 1, {groups * 128, 1, 1}, {128, 1, 1});
 }
 
 }  // namespace incq::inc_xpu::flt

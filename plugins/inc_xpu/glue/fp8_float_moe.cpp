@@ -67,7 +67,7 @@ void FloatMoeExperts::launch(const Session& s, const MoeRouting& r, bool gate_up
       break;
   }
   const size_t blocks = static_cast<size_t>((N + static_cast<int64_t>(rows) - 1) / static_cast<int64_t>(rows));
-  enqueue(s, k, 2, {blocks * 128, static_cast<size_t>(r.max_tiles), 1}, {128, 1, 1});
+  launch_kernel(s, k, 2, {blocks * 128, static_cast<size_t>(r.max_tiles), 1}, {128, 1, 1});
 }
 
 void FloatMoeExperts::enqueue_gate_up(const Session& s, const MoeRouting& r, cl_mem x, uint32_t x_off, cl_mem h) const {

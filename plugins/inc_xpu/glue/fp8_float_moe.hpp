@@ -74,7 +74,7 @@ struct FloatMoe {
         program, upload_stack(session, img.gate, who + " gate_proj"), upload_stack(session, img.up, who + " up_proj"),
         upload_stack(session, img.down, who + " down_proj"), act_step_of(s), s.act_dtype);
     // The routing and combine kernels live in xpu-core's program for the activation dtype.
-    w->driver = MoeDriver(layer.runtime->programs().get(session, int_program_spec(s.act_dtype)), s.num_experts,
+    w->driver = MoeDriver(layer.runtime->programs().get(session, int_program_spec(s.act_dtype, 4)), s.num_experts,
                           s.hidden_size, s.intermediate_size);
     return w;
   }
