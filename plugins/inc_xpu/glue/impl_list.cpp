@@ -8,6 +8,15 @@ std::vector<const incq_impl_desc*> all_impls() {
   return {
       int_wo_linear_impl(),
       int_wo_moe_impl(),
+      fp8_linear_impl(),
+      mx_fp_linear_impl(),
+      mx_int_linear_impl(),
+      nv_fp_linear_impl(),
+      w4a8_linear_impl(),
+      fp8_moe_impl(),
+      mx_fp_moe_impl(),
+      mx_int_moe_impl(),
+      w4a8_moe_impl(),
   };
 }
 
