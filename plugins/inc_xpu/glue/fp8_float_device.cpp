@@ -21,7 +21,7 @@ void grow(DeviceBuffer& b, const Session& s, size_t bytes, const char* what) {
 
 }  // namespace
 
-ProgramSpec float_program_spec(const Session& s) {
+ProgramSpec float_program_spec(const Session&) {
   ProgramSpec spec{{"fp8_helpers.cl", "fp8_quantize_act_e4m3_f32.cl", "fp8_f32_gemm_RxT_k128.cl",
                     "mx_quantize_act_f32.cl", "nv_quantize_act_e2m1_f32.cl", "mx_f32_gemm_RxT_k128.cl",
                     "w4a8_quantize_act_q8.cl", "w4a8_qd8_f32_qc4w_gemm_RxT_k128.cl", "fp8_f32_moe_RxT_k128.cl",
