@@ -183,10 +183,16 @@ struct DecodingBf16Source {
 
 void check_bf16_driver(g::GemmTier tier) {
   struct Shape { int64_t M, N, K; };
-  const Shape shapes[] = {{1, 45, 130}, {3, 100, 64}, {33, 300, 600}, {512, 96, 96}, {70, 33, 1000}, {40, 64, 2048}};
+  const Shape shapes[] = {{1, 45, 130},   {3, 100, 64},  {33, 300, 600}, {512, 96, 96},
+                          {70, 33, 1000}, {40, 64, 2048}, {48, 70, 320},  {17, 40, 96}};
+  // Blockings: several K steps of one chunk each; and (AMX block kernel) several L1 chunks per K
+  // step, so C tiles are parked and reloaded, with row blocks splitting M into 32 / 16 / < 16 rows.
+  struct Blk { int64_t kc, kc_inner, mc, nc; };
+  const Blk blks[] = {{64, 0, 0, 0}, {256, 64, 64, 64}};
   for (const Shape& sh : shapes)
-    for (int threads : {1, 3})
-      for (bool decoding : {false, true}) {
+    for (const Blk& blk : blks)
+      for (int threads : {1, 3})
+        for (bool decoding : {false, true}) {
         const Bf16Case c = make_bf16_case(sh.M, sh.N, sh.K, uint32_t(sh.M + sh.N + sh.K));
         g::PackedPanels packed{c.panels.data(), c.Kp, 2};
         DecodingBf16Source dec{c.w.data(), sh.N, sh.K, c.Kp};
@@ -201,7 +207,10 @@ void check_bf16_driver(g::GemmTier tier) {
         gm.c = C.data();
         gm.ldc = sh.N;
         gm.tier = tier;
-        gm.blocking.kc = 64;  // several K steps even at small K
+        gm.blocking.kc = blk.kc;  // several K steps even at small K
+        gm.blocking.kc_inner = blk.kc_inner;
+        gm.blocking.mc = blk.mc;
+        gm.blocking.nc = blk.nc;
         const incq_exec ex = make_exec(threads);
         const size_t bytes = g::gemm_bf16_scratch_bytes(gm, g::gemm_threads(&ex));
         std::vector<char> scratch(bytes + kCanaryBytes, kCanary);
@@ -209,7 +218,8 @@ void check_bf16_driver(g::GemmTier tier) {
         expect_canary_intact(scratch, bytes);
         expect_close(c.want, c.mag, C.data(), sh.M, sh.N, sh.N, 4e-6,
                      std::string("driver ") + g::gemm_tier_name(tier) + " M=" + std::to_string(sh.M) +
-                         " threads=" + std::to_string(threads) + " decoding=" + std::to_string(decoding));
+                         " threads=" + std::to_string(threads) + " decoding=" + std::to_string(decoding) +
+                         " kc=" + std::to_string(blk.kc) + " kc_inner=" + std::to_string(blk.kc_inner));
       }
 }
 

@@ -1,6 +1,7 @@
 // Prefill GEMM tuning driver (not part of CI): our bf16 and int8 GEMMs (src/gemm) against oneDNN dense
 // bf16 and u8s8 matmul at the same shapes, same process, interleaved repetitions, median times.
 // Usage: gemm_tune [--no-amx] [--threads T] [--m M] [--reps R] [--shapes 4096x4096,4096x14336] [--kc K] [--nc N]
+//                  [--mc M] [--kci K]   (AMX bf16: rows per block, K chunk kept in L1) [--only NAME_PART]
 // Shapes are N x K (out x in features). oneDNN's threads follow OMP_NUM_THREADS: set it to T.
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -106,8 +107,9 @@ struct Case {
 int main(int argc, char** argv) {
   int threads = 1, reps = 7;
   bool no_amx = false;  // cap our tiers at AVX-512 (pair with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16)
-  int64_t M = 512, kc = 0, nc = 0, group = 128;
+  int64_t M = 512, kc = 0, nc = 0, mc = 0, kci = 0, group = 128;
   std::string shapes = "4096x4096,4096x14336";
+  std::string only;  // keep only the cases whose name contains this (onednn_bf16, the baseline, always)
   for (int i = 1; i < argc; i += 2) {
     const std::string k = argv[i];
     if (k == "--no-amx") {
@@ -123,6 +125,9 @@ int main(int argc, char** argv) {
     else if (k == "--shapes") shapes = v;
     else if (k == "--kc") kc = std::stoll(v);
     else if (k == "--nc") nc = std::stoll(v);
+    else if (k == "--mc") mc = std::stoll(v);
+    else if (k == "--kci") kci = std::stoll(v);
+    else if (k == "--only") only = v;
     else if (k == "--group") group = std::stoll(v);
   }
   Pool pool(threads);
@@ -204,7 +209,7 @@ int main(int argc, char** argv) {
     g::PackedPanels packed{panels.data(), Kp, 2};
     g::Bf16Gemm bg;
     bg.M = M, bg.N = N, bg.K = K, bg.a = abf.data(), bg.lda = lda, bg.b = g::resident_panels(&packed), bg.c = c.data();
-    bg.ldc = N, bg.tier = bt, bg.blocking.kc = kc, bg.blocking.nc = nc;
+    bg.ldc = N, bg.tier = bt, bg.blocking.kc = kc, bg.blocking.nc = nc, bg.blocking.mc = mc, bg.blocking.kc_inner = kci;
     std::vector<char> bscratch(g::gemm_bf16_scratch_bytes(bg, threads));
     auto prep_bf16 = [&] {
       struct Ctx { const float* x; int64_t M, K, Kp, ld; uint16_t* o; } ctx{x.data(), M, K, Kp, lda, abf.data()};
@@ -286,6 +291,10 @@ int main(int argc, char** argv) {
                        }, {}});
     }
 
+    if (!only.empty())
+      cases.erase(std::remove_if(cases.begin() + 1, cases.end(),
+                                 [&](const Case& cs) { return cs.name.find(only) == std::string::npos; }),
+                  cases.end());
     for (auto& cs : cases) cs.run();  // warm-up (oneDNN JIT, page faults)
     for (int r = 0; r < reps; ++r)
       for (auto& cs : cases) {

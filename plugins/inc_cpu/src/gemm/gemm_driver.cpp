@@ -20,7 +20,8 @@ struct Split {
   int64_t nc, nb, mc, mb, items;
 };
 
-Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_align, int64_t nc_max) {
+Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_align, int64_t nc_max,
+                 int64_t mc_req = 0) {
   const int64_t Np = padded_cols(N);
   // Wide blocks: every column block re-reads all of A, so fewer blocks is less A traffic; but at
   // least one block per thread, and a whole number of blocks per thread where that is possible.
@@ -32,7 +33,11 @@ Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_
   nc = std::min(nc, Np);
   const int64_t nb = ceil_div(Np, nc);
   int64_t mb = 1;
-  if (nb < threads) mb = std::min(ceil_div(threads, nb), ceil_div(M, row_align));
+  if (mc_req > 0) {
+    mb = ceil_div(M, round_up(mc_req, row_align));
+  } else if (nb < threads) {
+    mb = std::min(ceil_div(threads, nb), ceil_div(M, row_align));
+  }
   const int64_t mc = round_up(ceil_div(M, mb), row_align);
   mb = ceil_div(M, mc);
   return {nc, nb, mc, mb, std::min<int64_t>(threads, nb * mb)};
@@ -95,7 +100,26 @@ namespace {
 
 // Defaults from tests/gemm_tuning sweeps on the 16-core Xeon (M = 512, N = 4096, K = 4096 / 14336):
 // AMX did best with 128-column blocks and K steps of 1024, the AVX-512 tiers were flat in both.
-int64_t bf16_nc_max(const Bf16Gemm& g) { return g.tier == GemmTier::kAmx ? 128 : 256; }
+// AMX (block kernel): 256-column blocks, i.e. one block per thread at N = 4096 and 16 threads, so
+// every thread reads A once; the A chunk in L1 is reused over 8 panels.
+int64_t bf16_nc_max(const Bf16Gemm& g) {
+  (void)g;
+  return 256;
+}
+
+Split bf16_split(const Bf16Gemm& g, int threads) {
+  const bool amx = g.tier == GemmTier::kAmx;
+  return make_split(g.M, g.N, g.blocking.nc, threads, amx ? 32 : 14, bf16_nc_max(g), amx ? g.blocking.mc : 0);
+}
+
+int64_t bf16_kc_inner(const Bf16Gemm& g, int64_t kc) {
+  return std::min(kc, g.blocking.kc_inner > 0 ? round_up(g.blocking.kc_inner, kBf16KAlign) : int64_t{256});
+}
+
+// Bytes of the AMX block kernel's C parking buffer ([nc / 32][32][32] fp32) per work item.
+size_t bf16_acc_bytes(const Bf16Gemm& g, const Split& s) {
+  return g.tier == GemmTier::kAmx ? slot_bytes(s.nc, 32, 4) : 0;
+}
 
 int64_t bf16_kc(const Bf16Gemm& g) {
   const int64_t Kp = bf16_padded_k(g.K);
@@ -103,7 +127,7 @@ int64_t bf16_kc(const Bf16Gemm& g) {
   return std::min(Kp, g.blocking.kc > 0 ? round_up(g.blocking.kc, kBf16KAlign) : def);
 }
 
-// Row tiles over [m0, m1) for one panel of one K step.
+// Row tiles over [m0, m1) for one panel of one K step (AVX-512 tiers).
 void bf16_rows(const Bf16Gemm& g, int64_t m0, int64_t m1, int64_t lda, int64_t k0, int64_t kc,
                const uint16_t* panel, int64_t n0, bool acc) {
   Bf16TileArgs t{};
@@ -113,15 +137,7 @@ void bf16_rows(const Bf16Gemm& g, int64_t m0, int64_t m1, int64_t lda, int64_t k
   t.b = panel;
   t.ldc = g.ldc;
   t.accumulate = acc;
-  int64_t m = m0;
-  if (g.tier == GemmTier::kAmx) {
-    for (; m + 16 <= m1; m += t.mr) {
-      t.mr = m + kAmxRows <= m1 ? kAmxRows : 16;
-      t.a = g.a + m * lda + k0;
-      t.c = g.c + m * g.ldc + n0;
-      gemm_bf16_f32_32x32_amx(t);
-    }
-  }
+  int64_t m = m0;  // (AMX goes through bf16_rows_amx_block)
   const bool fp32 = g.tier == GemmTier::kAvx512Fp32;
   const int64_t max_rows = fp32 ? kF32FallbackMaxRows : kBf16MaxRows;
   for (; m < m1; m += t.mr) {
@@ -136,31 +152,79 @@ void bf16_rows(const Bf16Gemm& g, int64_t m0, int64_t m1, int64_t lda, int64_t k
   }
 }
 
+// AMX: rows [m0, m1) of one K step of a column block with the block kernel (tile config already
+// loaded by the item), then the < 16 leftover rows with the AVX512-BF16 kernel panel by panel.
+void bf16_rows_amx_block(const Bf16Gemm& g, int64_t m0, int64_t m1, int64_t lda, int64_t k0, int64_t kc,
+                         const PanelBlock& pb, int64_t n0, int64_t nc, bool add, float* acc) {
+  Bf16AmxBlockArgs t{};
+  t.panels = nc / kPanelCols;
+  t.kc = kc;
+  t.kc_inner = bf16_kc_inner(g, kc);
+  t.lda = lda;
+  t.b = static_cast<const uint16_t*>(pb.data);
+  t.panel_stride = pb.panel_stride / 2;
+  t.acc = acc;
+  t.ldc = g.ldc;
+  t.n_valid = std::min(nc, g.N - n0);
+  t.add = add;
+  int64_t m = m0;
+  for (; m + 16 <= m1; m += t.mr) {
+    t.mr = m + kAmxRows <= m1 ? kAmxRows : 16;
+    t.a = g.a + m * lda + k0;
+    t.c = g.c + m * g.ldc + n0;
+    gemm_bf16_f32_32xnc_amx_block(t);
+  }
+  if (m == m1) return;
+  for (int64_t j = 0; j < nc && n0 + j < g.N; j += kPanelCols) {
+    Bf16TileArgs r{};
+    r.mr = m1 - m;  // < 16 <= kBf16MaxRows
+    r.nr = std::min<int64_t>(kPanelCols, g.N - n0 - j);
+    r.kc = kc;
+    r.a = g.a + m * lda + k0;
+    r.lda = lda;
+    r.b = reinterpret_cast<const uint16_t*>(static_cast<const char*>(pb.data) + (j / kPanelCols) * pb.panel_stride);
+    r.c = g.c + m * g.ldc + n0 + j;
+    r.ldc = g.ldc;
+    r.accumulate = add;
+    gemm_bf16_f32_14x32c2_avx512bf16(r);
+  }
+}
+
 }  // namespace
 
 size_t gemm_bf16_scratch_bytes(const Bf16Gemm& g, int threads) {
-  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 14, bf16_nc_max(g));
-  return static_cast<size_t>(s.items) * slot_bytes(s.nc, bf16_kc(g), 2) + kSlotAlign;
+  const Split s = bf16_split(g, threads);
+  return static_cast<size_t>(s.items) * (slot_bytes(s.nc, bf16_kc(g), 2) + bf16_acc_bytes(g, s)) + kSlotAlign;
 }
 
 void gemm_bf16_f32(const Bf16Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes) {
   if (g.M <= 0 || g.N <= 0) return;
   const int threads = gemm_threads(exec);
-  const Split s = make_split(g.M, g.N, g.blocking.nc, threads, g.tier == GemmTier::kAmx ? 32 : 14, bf16_nc_max(g));
+  const Split s = bf16_split(g, threads);
   const int64_t Kp = bf16_padded_k(g.K);
   const int64_t kc = bf16_kc(g);
-  const size_t slot = slot_bytes(s.nc, kc, 2);
+  const size_t panel_bytes = slot_bytes(s.nc, kc, 2);
+  const size_t slot = panel_bytes + bf16_acc_bytes(g, s);
+  const bool amx = g.tier == GemmTier::kAmx;
   char* base = reinterpret_cast<char*>(round_up(reinterpret_cast<intptr_t>(scratch), kSlotAlign));
   (void)scratch_bytes;  // sized by gemm_bf16_scratch_bytes for the same exec
   const int64_t blocks = s.nb * s.mb;
   auto body = [&](int64_t item) {
     auto* buf = reinterpret_cast<uint16_t*>(base + item * slot);
+    auto* acc = reinterpret_cast<float*>(base + item * slot + panel_bytes);
     for (int64_t blk = item * blocks / s.items; blk < (item + 1) * blocks / s.items; ++blk) {
       const int64_t n0 = (blk / s.mb) * s.nc, m0 = (blk % s.mb) * s.mc;
       const int64_t nc = std::min(s.nc, padded_cols(g.N) - n0), m1 = std::min(g.M, m0 + s.mc);
       for (int64_t k0 = 0; k0 < Kp; k0 += kc) {
         const int64_t kcur = std::min(kc, Kp - k0);
         const PanelBlock pb = g.b.get(g.b.ctx, n0, nc, k0, kcur, buf);
+        if (amx) {
+          // Tile configuration once per K step of a block (not per tile call), and after get(): a
+          // decoding source is free to use AMX with its own configuration.
+          amx_bf16_block_begin();
+          bf16_rows_amx_block(g, m0, m1, g.lda > 0 ? g.lda : Kp, k0, kcur, pb, n0, nc, g.accumulate || k0 > 0, acc);
+          continue;
+        }
         for (int64_t j = 0; j < nc; j += kPanelCols) {
           const auto* panel = reinterpret_cast<const uint16_t*>(static_cast<const char*>(pb.data) +
                                                                 (j / kPanelCols) * pb.panel_stride);
@@ -168,6 +232,7 @@ void gemm_bf16_f32(const Bf16Gemm& g, const incq_exec* exec, void* scratch, size
         }
       }
     }
+    if (amx) amx_bf16_block_end();  // leave the thread's tile state in init (cheaper context switches)
   };
   run_items(exec, s.items, body);
 }

@@ -6,6 +6,10 @@
 // Blocking: each work item owns a range of (column block of nc, row block) pairs; per K step it
 // fetches the nc x kc panel block once (decoding it if the source decodes) and runs every row tile of
 // its row block over it, so a decoded block is reused by all M rows while it sits in L2.
+// AMX bf16 runs each 32-row tile over the whole column block at once (gemm_bf16_f32_32xnc_amx_block:
+// A chunk in L1 reused by all panels, C tiles parked in a contiguous per-item buffer, one tile
+// configuration per K step); its rows per block can be set (blocking.mc), else M is split only when
+// the column blocks are fewer than the threads.
 #ifndef INCQ_INC_CPU_GEMM_DRIVER_HPP
 #define INCQ_INC_CPU_GEMM_DRIVER_HPP
 
@@ -27,6 +31,8 @@ GemmTier best_int8_tier();
 struct GemmBlocking {
   int64_t nc = 0;  // columns per block (multiple of 32); 0 = chosen from the shape and threads
   int64_t kc = 0;  // K per step (multiple of 32 for bf16; whole groups for int8); 0 = default
+  int64_t mc = 0;  // rows per block (AMX bf16 only; multiple of 32); 0 = chosen from the shape and threads
+  int64_t kc_inner = 0;  // AMX bf16: K chunk kept in L1 inside a K step (multiple of 32); 0 = default
 };
 
 // Row stride (elements) to give prepared activation rows of Kp elements of elem_bytes each: a byte

@@ -59,6 +59,32 @@ inline constexpr int64_t kAmxRows = 32;
 void gemm_bf16_f32_32x32_amx(const Bf16TileArgs& t);
 void gemm_qu8_f32_qc8w_32x32_amx(const Qu8TileArgs& t);
 
+// AMX bf16 over a whole column block for one tile of mr (16 or 32) rows, for the blocked driver.
+// The tile configuration is the caller's: amx_bf16_block_begin() before the calls of a K step (a
+// tile config load costs about as much as a few tile multiplies), amx_bf16_block_end() when done.
+// K [0, kc) runs in chunks of kc_inner: per chunk the A rows' chunk (mr x kc_inner bf16) stays in L1
+// while every panel of the block streams past it; each panel's four C tiles live across the chunk
+// and are parked between chunks in `acc` ([panels][32][32] fp32, 128-byte rows: contiguous, so no
+// 4 KiB set aliasing as C rows at ldc = 4096 floats would have). At the end the block is written
+// to C (masked to n_valid columns), added to C's old values when `add`.
+struct Bf16AmxBlockArgs {
+  int64_t mr;
+  int64_t panels;
+  int64_t kc, kc_inner;  // multiples of 32
+  const uint16_t* a;     // row 0 at k0
+  int64_t lda;
+  const uint16_t* b;     // panel 0 at k0
+  int64_t panel_stride;  // uint16 elements from panel j to panel j + 1
+  float* acc;            // [panels][32][32], 64-byte aligned
+  float* c;
+  int64_t ldc;
+  int64_t n_valid;  // columns of the block inside N
+  bool add;
+};
+void amx_bf16_block_begin();
+void amx_bf16_block_end();
+void gemm_bf16_f32_32xnc_amx_block(const Bf16AmxBlockArgs& t);
+
 }  // namespace incq::inc_cpu::gemm
 
 #endif
