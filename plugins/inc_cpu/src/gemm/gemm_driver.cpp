@@ -20,8 +20,7 @@ struct Split {
   int64_t nc, nb, mc, mb, items;
 };
 
-Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_align, int64_t nc_max,
-                 int64_t mc_req = 0) {
+Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_align, int64_t nc_max) {
   const int64_t Np = padded_cols(N);
   // Wide blocks: every column block re-reads all of A, so fewer blocks is less A traffic; but at
   // least one block per thread, and a whole number of blocks per thread where that is possible.
@@ -33,11 +32,7 @@ Split make_split(int64_t M, int64_t N, int64_t nc_req, int threads, int64_t row_
   nc = std::min(nc, Np);
   const int64_t nb = ceil_div(Np, nc);
   int64_t mb = 1;
-  if (mc_req > 0) {
-    mb = ceil_div(M, round_up(mc_req, row_align));
-  } else if (nb < threads) {
-    mb = std::min(ceil_div(threads, nb), ceil_div(M, row_align));
-  }
+  if (nb < threads) mb = std::min(ceil_div(threads, nb), ceil_div(M, row_align));
   const int64_t mc = round_up(ceil_div(M, mb), row_align);
   mb = ceil_div(M, mc);
   return {nc, nb, mc, mb, std::min<int64_t>(threads, nb * mb)};
@@ -99,17 +94,43 @@ int gemm_threads(const incq_exec* exec) {
 namespace {
 
 // Defaults from tests/gemm_tuning sweeps on the 16-core Xeon (M = 512, N = 4096, K = 4096 / 14336):
-// AMX did best with 128-column blocks and K steps of 1024, the AVX-512 tiers were flat in both.
-// AMX (block kernel): 256-column blocks, i.e. one block per thread at N = 4096 and 16 threads, so
-// every thread reads A once; the A chunk in L1 is reused over 8 panels.
-int64_t bf16_nc_max(const Bf16Gemm& g) {
-  (void)g;
-  return 256;
+// the AVX-512 tiers were flat in column block (<= 256) and K step; AMX (per-tile kernel, before the
+// block kernel) did best with K steps of 1024. The AMX block kernel's blocking is not measured yet.
+constexpr int64_t kBf16NcMax = 256;
+
+// AMX split: blocks of p panels (p <= 8) x mc rows, handed out to the threads in equal contiguous
+// ranges. p is chosen for the smallest per-thread share of the busiest thread (panels x rows), ties
+// to the widest blocks (each column block re-reads A): e.g. N = 14336 at 16 threads takes 7-panel
+// blocks (64 blocks, 4 per thread) instead of 8-panel ones (56 blocks, 3 or 4 per thread).
+Split amx_bf16_split(const Bf16Gemm& g, int threads) {
+  const int64_t P = padded_cols(g.N) / kPanelCols;
+  Split best{};
+  int64_t best_cost = -1;
+  const int64_t p_max = g.blocking.nc > 0 ? round_up(g.blocking.nc, kPanelCols) / kPanelCols : 8;
+  const int64_t p_min = g.blocking.nc > 0 ? p_max : 1;
+  for (int64_t p = p_max; p >= p_min; --p) {
+    const int64_t nc = std::min(p, P) * kPanelCols, nb = ceil_div(P * kPanelCols, nc);
+    int64_t mb = 1;
+    if (g.blocking.mc > 0) {
+      mb = ceil_div(g.M, round_up(g.blocking.mc, kAmxRows));
+    } else if (nb < threads) {
+      mb = std::min(ceil_div(threads, nb), ceil_div(g.M, kAmxRows));
+    }
+    const int64_t mc = round_up(ceil_div(g.M, mb), kAmxRows);
+    mb = ceil_div(g.M, mc);
+    const int64_t items = std::min<int64_t>(threads, nb * mb);
+    const int64_t cost = ceil_div(nb * mb, items) * (nc / kPanelCols) * std::min(mc, g.M);
+    if (best_cost < 0 || cost < best_cost) {
+      best = {nc, nb, mc, mb, items};
+      best_cost = cost;
+    }
+  }
+  return best;
 }
 
 Split bf16_split(const Bf16Gemm& g, int threads) {
-  const bool amx = g.tier == GemmTier::kAmx;
-  return make_split(g.M, g.N, g.blocking.nc, threads, amx ? 32 : 14, bf16_nc_max(g), amx ? g.blocking.mc : 0);
+  if (g.tier == GemmTier::kAmx) return amx_bf16_split(g, threads);
+  return make_split(g.M, g.N, g.blocking.nc, threads, 14, kBf16NcMax);
 }
 
 int64_t bf16_kc_inner(const Bf16Gemm& g, int64_t kc) {
