@@ -974,6 +974,13 @@ TEST(BadArguments, LifecycleOrderAndOptions) {
   EXPECT_EQ(impls().linear->create(nullptr, &d, &dev, opts, 1, &handle, &err), INCQ_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(handle, nullptr);
   EXPECT_THAT(std::string(err.message), HasSubstr("unknown option 'tile'"));
+  // compute_type is accepted (the reference is exact, inside every mode's bound); a non-mode is not.
+  const incq_kv mode[] = {{"compute_type", "int8"}};
+  ASSERT_EQ(impls().linear->create(nullptr, &d, &dev, mode, 1, &handle, &err), INCQ_OK) << err.message;
+  impls().linear->destroy(handle);
+  const incq_kv bad_mode[] = {{"compute_type", "fp16"}};
+  EXPECT_EQ(impls().linear->create(nullptr, &d, &dev, bad_mode, 1, &handle, &err), INCQ_ERR_INVALID_ARGUMENT);
+  EXPECT_THAT(std::string(err.message), HasSubstr("option 'compute_type' = 'fp16' is not one of fp32, bf16, int8, auto"));
 
   auto bad = d;
   bad.scheme.bits = 5;

@@ -31,17 +31,23 @@ const incq_impl_desc* w4a8_fast_linear_impl();
 // Every implementation inc_cpu registers, in registration order (glue/impl_list.cpp).
 std::vector<const incq_impl_desc*> all_impls();
 
-// No layer or plugin options exist yet: any key is an error that names it, rather than being
-// silently ignored (a typo in a config must be visible).
-inline void reject_options(const incq_kv* options, size_t num_options, const std::string& who) {
+// The layer options of an exact implementation (the references): only `compute_type`, which it
+// accepts and ignores — it computes exactly, inside the bound of every mode (docs/compute_modes.md),
+// so a host that sets compute_type for every layer still gets its reference-served layers. Any
+// other key, or a value that is no mode, is an error that names it (a typo must be visible).
+inline void accept_exact_layer_options(const incq_kv* options, size_t num_options, const std::string& who) {
   if (num_options > 0 && options == nullptr) {
     fail(INCQ_ERR_INVALID_ARGUMENT, who + ": " + std::to_string(num_options) +
                                         " options announced but the option array is NULL");
   }
   for (size_t i = 0; i < num_options; ++i) {
-    const char* key = options[i].key != nullptr ? options[i].key : "<NULL>";
-    fail(INCQ_ERR_INVALID_ARGUMENT,
-         who + ": unknown option '" + key + "' (inc_cpu accepts no options yet)");
+    const std::string key = options[i].key != nullptr ? options[i].key : "<NULL>";
+    const std::string value = options[i].value != nullptr ? options[i].value : "<NULL>";
+    if (key != "compute_type")
+      fail(INCQ_ERR_INVALID_ARGUMENT, who + ": unknown option '" + key + "' (accepted: compute_type)");
+    if (value != "fp32" && value != "bf16" && value != "int8" && value != "auto")
+      fail(INCQ_ERR_INVALID_ARGUMENT,
+           who + ": option 'compute_type' = '" + value + "' is not one of fp32, bf16, int8, auto");
   }
 }
 

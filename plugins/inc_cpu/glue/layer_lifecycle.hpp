@@ -78,7 +78,7 @@ struct Lifecycle {
       if constexpr (LayerOptionsOf<Traits>::kTakesOptions) {
         layer->options = Traits::parse_options(options, num_options, layer->spec);
       } else {
-        reject_options(options, num_options, "layer '" + layer->spec.name + "'");
+        accept_exact_layer_options(options, num_options, "layer '" + layer->spec.name + "'");
       }
       *out = reinterpret_cast<incq_layer*>(layer.release());
     });
