@@ -21,6 +21,8 @@ std::vector<const incq_impl_desc*> all_impls() {
       mx_fp_moe_impl(),
       nv_fp_moe_impl(),
       mx_int_moe_impl(),
+      fp8_fast_linear_impl(),
+      fp8_fast_moe_impl(),
   };
 }
 
