@@ -201,3 +201,82 @@ inline void make_routing(int64_t T, int64_t E, int64_t top_k, Rng& r, std::vecto
 }
 
 }  // namespace float_fast_test
+
+namespace float_fast_test {
+
+// A block-scaled scheme: family + bits pick MXFP4 / MXFP8 / NVFP4 / MXINT4; act_bits < 16 turns on
+// the scheme's dynamic activation quantization with the weight's group as act group.
+struct MxScheme {
+  int32_t family = INCQ_FAMILY_MX_FP;
+  int32_t bits = 4;
+  int32_t act_bits = 16;
+  bool bias = false;
+  int64_t group() const { return family == INCQ_FAMILY_NV_FP ? 16 : 32; }
+  bool fp8_elements() const { return family == INCQ_FAMILY_MX_FP && bits == 8; }
+  std::string name() const {
+    return std::string(family == INCQ_FAMILY_NV_FP ? "NVFP4" : family == INCQ_FAMILY_MX_INT ? "MXINT4"
+                       : bits == 8                 ? "MXFP8"
+                                                   : "MXFP4") +
+           (act_bits < 16 ? " W" + std::to_string(bits) + "A" + std::to_string(act_bits) : " weight-only") +
+           (bias ? " bias" : "");
+  }
+};
+
+inline incq_scheme mx_scheme(const MxScheme& s) {
+  incq_scheme sc{};
+  sc.struct_size = sizeof sc;
+  sc.family = s.family;
+  sc.bits = s.bits;
+  sc.group_size = static_cast<int32_t>(s.group());
+  sc.sym = 1;
+  sc.packing = INCQ_PACKING_LLM_COMPRESSOR;
+  sc.act_bits = s.act_bits;
+  sc.act_dynamic = s.act_bits < 16 ? 1 : 0;
+  sc.weight_dtype = s.fp8_elements() ? INCQ_DTYPE_F8_E4M3 : INCQ_DTYPE_U8;
+  sc.act_family = s.act_bits < 16 ? s.family : INCQ_FAMILY_DENSE;
+  sc.act_group_size = s.act_bits < 16 ? static_cast<int32_t>(s.group()) : 0;
+  sc.act_sym = 1;
+  return sc;
+}
+
+// `<prefix>weight_packed` (or `weight` for MXFP8), `weight_scale`, NVFP4's global scales and bias, as
+// llm_compressor writes them. Scales of both signs where the encoding has one (E4M3), a zero row.
+inline void add_mx_matrix(BundleBuilder& b, const std::string& p, int64_t K, int64_t N, const MxScheme& s, Rng& r) {
+  const int64_t G = K / s.group();
+  if (s.fp8_elements()) {
+    std::vector<uint8_t> codes(static_cast<size_t>(N * K));
+    for (auto& c : codes) {
+      do c = static_cast<uint8_t>(r.integer(0, 255));
+      while ((c & 0x7F) == 0x7F);
+    }
+    b.add(p + "weight", INCQ_DTYPE_F8_E4M3, {N, K}, codes);
+  } else {
+    std::vector<uint8_t> packed(static_cast<size_t>(N * K / 2));
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t j = 0; j < K / 2; ++j) packed[static_cast<size_t>(n * K / 2 + j)] = n == 1 ? 0 : static_cast<uint8_t>(r.integer(0, 255));
+    b.add(p + "weight_packed", INCQ_DTYPE_U8, {N, K / 2}, packed);
+  }
+  std::vector<uint8_t> scales(static_cast<size_t>(N * G));
+  for (auto& c : scales) {
+    if (s.family == INCQ_FAMILY_NV_FP) {
+      // E4M3 scales 2^-7 .. 2^0 of both signs, a few subnormals (small enough for F16 outputs
+      // of three chained projections).
+      const int e = r.integer(0, 7), m = r.integer(0, 7);
+      c = static_cast<uint8_t>((r.integer(0, 3) == 0 ? 0x80 : 0) | (e << 3) | m);
+    } else {
+      c = static_cast<uint8_t>(r.integer(118, 126));  // 2^-9 .. 2^-1
+    }
+  }
+  b.add(p + "weight_scale", s.family == INCQ_FAMILY_NV_FP ? INCQ_DTYPE_F8_E4M3 : INCQ_DTYPE_U8, {N, G}, scales);
+  if (s.family == INCQ_FAMILY_NV_FP) {
+    b.add(p + "weight_global_scale", INCQ_DTYPE_F32, {1}, std::vector<float>{static_cast<float>(r.uniform(0.5, 3))});
+    b.add(p + "input_global_scale", INCQ_DTYPE_F32, {1}, std::vector<float>{static_cast<float>(r.uniform(20, 200))});
+  }
+  if (s.bias) {
+    std::vector<float> bias(static_cast<size_t>(N));
+    for (float& v : bias) v = static_cast<float>(r.uniform(-1, 1));
+    add_floats(b, p + "bias", INCQ_DTYPE_F16, {N}, bias);
+  }
+}
+
+}  // namespace float_fast_test

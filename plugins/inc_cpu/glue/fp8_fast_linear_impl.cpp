@@ -19,7 +19,8 @@ struct Fp8FastLinear {
     const std::string why = fp8_linear_reason(s, device);
     return why.empty() ? float_fast_reason(s) : why;
   }
-  static Weights load(BundleTensors& tensors, const LayerSpec& s) {
+  static void check_options(const FastLayerOptions& o, const LayerSpec& s) { refuse_int8_for_float_formats(o, s.name); }
+  static Weights load(BundleTensors& tensors, const LayerSpec& s, const FastLayerOptions&) {
     FloatMatrix w = float_matrix_from_fp8(
         load_fp8_matrix(tensors, s.name, "", s.in_features, s.out_features, fp8_format_of(s), s.has_bias != 0),
         fp8_act_quant_of(s));
@@ -28,7 +29,7 @@ struct Fp8FastLinear {
   }
   static uint64_t resident(const Weights& w) { return w.resident_bytes(); }
 };
-using L = Lifecycle<Fp8FastLinear>;
+using L = FastLifecycle<Fp8FastLinear>;
 
 incq_status apply_linear(incq_layer* handle, const incq_tensor* x, incq_tensor* y, const incq_exec* exec,
                          incq_error* err) {
@@ -40,7 +41,6 @@ incq_status apply_linear(incq_layer* handle, const incq_tensor* x, incq_tensor* 
 
 incq_impl_desc make_desc() {
   incq_impl_desc d = L::base_desc(INCQ_MODULE_LINEAR);
-  d.create = float_fast_create<Fp8FastLinear>;
   d.family = INCQ_FAMILY_FP8;
   d.bits_mask = INCQ_BIT(8);
   d.group_sizes = nullptr;  // 0 per tensor, -1 per channel, any positive group; blocks from block_n/k

@@ -18,7 +18,8 @@ struct Fp8FastMoe {
     const std::string why = fp8_moe_reason(s, device);
     return why.empty() ? float_fast_reason(s) : why;
   }
-  static Weights load(BundleTensors& tensors, const LayerSpec& s) {
+  static void check_options(const FastLayerOptions& o, const LayerSpec& s) { refuse_int8_for_float_formats(o, s.name); }
+  static Weights load(BundleTensors& tensors, const LayerSpec& s, const FastLayerOptions&) {
     FloatExperts ex = float_experts_from_fp8(
         load_fp8_experts(tensors, s.name, s.num_experts, s.hidden_size, s.intermediate_size, fp8_format_of(s),
                          s.has_bias != 0),
@@ -28,7 +29,7 @@ struct Fp8FastMoe {
   }
   static uint64_t resident(const Weights& w) { return float_experts_resident_bytes(w); }
 };
-using L = Lifecycle<Fp8FastMoe>;
+using L = FastLifecycle<Fp8FastMoe>;
 
 incq_status apply_moe(incq_layer* handle, const incq_tensor* hidden, const incq_tensor* topk_ids,
                       const incq_tensor* topk_weights, incq_tensor* out, const incq_exec* exec, incq_error* err) {
@@ -41,7 +42,6 @@ incq_status apply_moe(incq_layer* handle, const incq_tensor* hidden, const incq_
 
 incq_impl_desc make_desc() {
   incq_impl_desc d = L::base_desc(INCQ_MODULE_MOE);
-  d.create = float_fast_create<Fp8FastMoe>;
   d.family = INCQ_FAMILY_FP8;
   d.bits_mask = INCQ_BIT(8);
   d.group_sizes = nullptr;

@@ -23,6 +23,13 @@ std::vector<const incq_impl_desc*> all_impls() {
       mx_int_moe_impl(),
       fp8_fast_linear_impl(),
       fp8_fast_moe_impl(),
+      mx_fp_fast_linear_impl(),
+      nv_fp_fast_linear_impl(),
+      mx_int_fast_linear_impl(),
+      mx_fp_fast_moe_impl(),
+      nv_fp_fast_moe_impl(),
+      mx_int_fast_moe_impl(),
+      int_fast_moe_impl(),
   };
 }
 

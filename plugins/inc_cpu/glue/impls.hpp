@@ -30,6 +30,14 @@ const incq_impl_desc* w4a8_fast_linear_impl();
 // Fast float formats (cpu-float): FP8, MX/NV Linear and MoE.
 const incq_impl_desc* fp8_fast_linear_impl();
 const incq_impl_desc* fp8_fast_moe_impl();
+const incq_impl_desc* mx_fp_fast_linear_impl();
+const incq_impl_desc* nv_fp_fast_linear_impl();
+const incq_impl_desc* mx_int_fast_linear_impl();
+const incq_impl_desc* mx_fp_fast_moe_impl();
+const incq_impl_desc* nv_fp_fast_moe_impl();
+const incq_impl_desc* mx_int_fast_moe_impl();
+// Fast MoE over cpu-int's integer kernels (cpu-float's driver).
+const incq_impl_desc* int_fast_moe_impl();
 
 // Every implementation inc_cpu registers, in registration order (glue/impl_list.cpp).
 std::vector<const incq_impl_desc*> all_impls();

@@ -19,24 +19,31 @@ std::string float_fast_reason(const LayerSpec& s) {
   return "";
 }
 
-void check_float_fast_options(const incq_kv* options, size_t num_options, const std::string& layer) {
+FastLayerOptions parse_fast_layer_options(const incq_kv* options, size_t num_options, const std::string& layer) {
   const std::string where = "layer '" + layer + "': ";
   if (num_options > 0 && options == nullptr) {
     fail(INCQ_ERR_INVALID_ARGUMENT, where + std::to_string(num_options) + " options announced but the array is NULL");
   }
+  FastLayerOptions out;
   for (size_t i = 0; i < num_options; ++i) {
     const std::string key = options[i].key != nullptr ? options[i].key : "<NULL>";
     const std::string value = options[i].value != nullptr ? options[i].value : "<NULL>";
     if (key != "compute_type") {
-      fail(INCQ_ERR_INVALID_ARGUMENT, where + "unknown option '" + key + "' (the fast float kernels take compute_type)");
+      fail(INCQ_ERR_INVALID_ARGUMENT, where + "unknown option '" + key + "' (the fast kernels take compute_type)");
     }
-    if (value == "int8") {
-      fail(INCQ_ERR_INVALID_ARGUMENT, where + "compute_type 'int8' is not offered by the float-format kernels "
-                                              "(auto, fp32, bf16)");
-    }
-    if (value != "auto" && value != "fp32" && value != "bf16") {
-      fail(INCQ_ERR_INVALID_ARGUMENT, where + "compute_type '" + value + "' is not one of auto, fp32, bf16");
-    }
+    if (value == "auto") out.compute_type = FastComputeType::Auto;
+    else if (value == "fp32") out.compute_type = FastComputeType::Fp32;
+    else if (value == "bf16") out.compute_type = FastComputeType::Bf16;
+    else if (value == "int8") out.compute_type = FastComputeType::Int8;
+    else fail(INCQ_ERR_INVALID_ARGUMENT, where + "compute_type '" + value + "' is not one of auto, fp32, bf16, int8");
+  }
+  return out;
+}
+
+void refuse_int8_for_float_formats(const FastLayerOptions& o, const std::string& layer) {
+  if (o.compute_type == FastComputeType::Int8) {
+    fail(INCQ_ERR_INVALID_ARGUMENT, "layer '" + layer + "': compute_type 'int8' is not offered by the float-format "
+                                    "kernels (auto, fp32, bf16)");
   }
 }
 

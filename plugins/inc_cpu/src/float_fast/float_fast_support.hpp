@@ -15,9 +15,19 @@ namespace incq::inc_cpu {
 // tolerance (float_linear_fast.hpp), else the reason.
 std::string float_fast_reason(const LayerSpec& spec);
 
-// Layer options: `compute_type` = auto | fp32 | bf16 (docs/compute_modes_float.md); int8 and any
-// other key or value are refused with a message naming the layer. Throws StatusError.
-void check_float_fast_options(const incq_kv* options, size_t num_options, const std::string& layer);
+// The per-layer options of the fast float / MoE implementations.
+enum class FastComputeType { Auto, Fp32, Bf16, Int8 };
+struct FastLayerOptions {
+  FastComputeType compute_type = FastComputeType::Auto;
+};
+
+// `compute_type` = auto | fp32 | bf16 | int8 (docs/compute_modes_float.md); any other key or value is
+// refused with a message naming the layer. Throws StatusError. Whether a value suits the scheme is
+// the implementation's call (the float formats refuse int8).
+FastLayerOptions parse_fast_layer_options(const incq_kv* options, size_t num_options, const std::string& layer);
+
+// The float formats have no int8 path: compute_type int8 fails, naming the layer.
+void refuse_int8_for_float_formats(const FastLayerOptions& options, const std::string& layer);
 
 }  // namespace incq::inc_cpu
 

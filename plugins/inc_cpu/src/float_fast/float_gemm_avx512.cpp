@@ -134,6 +134,60 @@ void tile(const FloatMatrix& w, const TileRows& t, int nr, const float* x, int64
   }
 }
 
+// Prefill: the 4 weight rows of [ka, kb) decoded and scaled once into wp[r * kKC + (k - ka)], then
+// reused by every 4-row tile of x (decoding per x tile would repeat it M / 4 times).
+void decode_panel(const FloatMatrix& w, const TileRows& t, int64_t ka, int64_t kb, float* wp) {
+  if (w.elem == FloatElem::Fp8) {
+    const __m128i shift = _mm_cvtsi32_si128(w.fp8_shift);
+    const __m256i keep = _mm256_set1_epi16(static_cast<short>(w.fp8_mask));
+    const int64_t G = w.group;
+    for (int64_t g = ka / G; g * G < kb; ++g) {
+      const int64_t k0 = std::max(ka, g * G), k1 = std::min(kb, (g + 1) * G);
+      for (int r = 0; r < 4; ++r) {
+        const __m512 s = _mm512_set1_ps(w.scale_at(t.scale_row[r], g));
+        for (int64_t k = k0; k < k1; k += 16) {
+          const __mmask16 m = tail_mask(k1 - k);
+          _mm512_mask_storeu_ps(wp + r * kKC + (k - ka), m, _mm512_mul_ps(decode_fp8(t.codes[r] + k, m, shift, keep), s));
+        }
+      }
+    }
+    return;
+  }
+  const __m512 lut = _mm512_loadu_ps(w.lut);
+  const __m512i low4 = _mm512_set1_epi32(0xF);
+  for (int64_t k0 = ka; k0 < kb; k0 += 32) {
+    const int64_t half = std::min<int64_t>(32, w.K - k0) / 2;
+    const __mmask16 m = tail_mask(half);
+    for (int r = 0; r < 4; ++r) {
+      const __m512i d = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, t.codes[r] + k0 / 2));
+      const float s_lo = w.scale_at(t.scale_row[r], k0 / w.group);
+      const float s_hi = w.scale_at(t.scale_row[r], (k0 + half) / w.group);
+      float* dst = wp + r * kKC + (k0 - ka);
+      _mm512_mask_storeu_ps(dst, m, _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(d, low4), lut), _mm512_set1_ps(s_lo)));
+      _mm512_mask_storeu_ps(dst + half, m,
+                            _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(d, 4), lut), _mm512_set1_ps(s_hi)));
+    }
+  }
+}
+
+template <int MR>
+void tile_panel(const float* wp, int nr, const float* x, int64_t ldx, int64_t ka, int64_t kb, float* yb, int64_t ldyb) {
+  __m512 acc[MR][4];
+  for (int mi = 0; mi < MR; ++mi)
+    for (int r = 0; r < 4; ++r) acc[mi][r] = _mm512_setzero_ps();
+  for (int64_t k = ka; k < kb; k += 16) {
+    const __mmask16 m = tail_mask(kb - k);
+    __m512 wv[4];
+    for (int r = 0; r < 4; ++r) wv[r] = _mm512_maskz_loadu_ps(m, wp + r * kKC + (k - ka));
+    for (int mi = 0; mi < MR; ++mi) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x + mi * ldx + k);
+      for (int r = 0; r < 4; ++r) acc[mi][r] = _mm512_fmadd_ps(xv, wv[r], acc[mi][r]);
+    }
+  }
+  for (int mi = 0; mi < MR; ++mi)
+    for (int r = 0; r < nr; ++r) yb[mi * ldyb + r] += hsum(acc[mi][r]);
+}
+
 inline void store_out(const GemmOut& y, int64_t m, int64_t j, float v) {
   switch (y.dtype) {
     case INCQ_DTYPE_F32: static_cast<float*>(y.data)[m * y.ld + j] = v; break;
@@ -147,6 +201,7 @@ inline void store_out(const GemmOut& y, int64_t m, int64_t j, float v) {
 void f32_floatw_gemm_4x4_avx512(const FloatMatrix& w, const float* x, int64_t ldx, int64_t M, int64_t n0,
                                 int64_t n1, const GemmOut& y) {
   alignas(64) float yb[kMB * kNB];
+  alignas(64) float wp[4 * kKC];
   const float post = static_cast<float>(w.post_mul / w.post_div);
   for (int64_t nb0 = n0; nb0 < n1; nb0 += kNB) {
     const int64_t nbn = std::min(kNB, n1 - nb0);
@@ -161,14 +216,26 @@ void f32_floatw_gemm_4x4_avx512(const FloatMatrix& w, const float* x, int64_t ld
         for (int64_t j = 0; j < nbn; j += 4) {
           const int nr = static_cast<int>(std::min<int64_t>(4, nbn - j));
           const TileRows t = tile_rows(w, nb0 + j, nr);
-          for (int64_t mi = 0; mi < mbn; mi += 4) {
-            const float* xp = x + (mb0 + mi) * ldx;
-            float* yp = yb + mi * kNB + j;
-            switch (std::min<int64_t>(4, mbn - mi)) {
+          if (mbn <= 4) {  // decode: weights decoded in registers, straight from memory
+            const float* xp = x + mb0 * ldx;
+            float* yp = yb + j;
+            switch (mbn) {
               case 1: tile<1>(w, t, nr, xp, ldx, ka, kb, yp, kNB); break;
               case 2: tile<2>(w, t, nr, xp, ldx, ka, kb, yp, kNB); break;
               case 3: tile<3>(w, t, nr, xp, ldx, ka, kb, yp, kNB); break;
               default: tile<4>(w, t, nr, xp, ldx, ka, kb, yp, kNB); break;
+            }
+            continue;
+          }
+          decode_panel(w, t, ka, kb, wp);
+          for (int64_t mi = 0; mi < mbn; mi += 4) {
+            const float* xp = x + (mb0 + mi) * ldx;
+            float* yp = yb + mi * kNB + j;
+            switch (std::min<int64_t>(4, mbn - mi)) {
+              case 1: tile_panel<1>(wp, nr, xp, ldx, ka, kb, yp, kNB); break;
+              case 2: tile_panel<2>(wp, nr, xp, ldx, ka, kb, yp, kNB); break;
+              case 3: tile_panel<3>(wp, nr, xp, ldx, ka, kb, yp, kNB); break;
+              default: tile_panel<4>(wp, nr, xp, ldx, ka, kb, yp, kNB); break;
             }
           }
         }

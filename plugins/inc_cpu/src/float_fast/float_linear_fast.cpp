@@ -10,6 +10,7 @@
 #include "float_input.hpp"
 #include "incq/plugin_helpers.hpp"
 #include "scratch_pool.hpp"
+#include "float_fast/fast_matrix_arg.hpp"
 #include "tensor_checks.hpp"
 
 namespace incq::inc_cpu {
@@ -36,8 +37,8 @@ size_t float_linear_scratch_bytes(const FloatMatrix& w) { return need_bytes(w, c
 
 void float_linear_apply_fast(const FloatMatrix& w, const std::string& layer, int32_t act_dtype, const incq_tensor* x,
                              incq_tensor* y, const incq_exec* exec) {
-  const MatrixView xv = check_matrix_arg(x, layer, "x", act_dtype, -1, w.K);
-  const MatrixView yv = check_matrix_arg(y, layer, "y", act_dtype, xv.rows, w.N);
+  const MatrixView xv = fast_matrix_arg(x, layer, "x", act_dtype, -1, w.K);
+  const MatrixView yv = fast_matrix_arg(y, layer, "y", act_dtype, xv.rows, w.N);
   const int64_t M = xv.rows;
   if (M == 0) return;
   // FP8 activation quantization refuses non-finite inputs (as the reference does) before any

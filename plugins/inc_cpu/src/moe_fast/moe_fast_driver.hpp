@@ -1,22 +1,27 @@
 // The fast MoE driver, generic over the per-expert matrix: out[t] = sum_j w[t,j] *
 // down_e(silu(gate_e(x_t)) * up_e(x_t)), e = topk_ids[t,j] (plugin_api.h).
 // Per chunk of tokens: route (counting sort of the (token, j) slots by expert), gather each expert's
-// rows, one pass per block of intermediate columns computing gate and up together and then
-// silu(gate) * up, the down projection, and the weighted combine. Only experts some token chose are
-// read, each once per chunk whatever its number of tokens (decode and prefill alike). All scratch
-// is leased from ScratchPool (reserved at process time; chunking bounds it): apply allocates nothing.
+// rows, prepare each touched expert's activations once per projection, one pass per block of
+// intermediate columns computing gate and up together and then silu(gate) * up, the down
+// projection, and the weighted combine. Only experts some token chose are read, each once per chunk
+// whatever its number of tokens (decode and prefill alike). All scratch is leased from ScratchPool
+// (reserved at process time; chunking bounds it): apply allocates nothing.
 //
-// The matrix concept (`Ops`, a struct of static functions over Ops::Mat):
-//   bool quantizes_input(const Mat&)              the projection quantizes its input (x', h')
-//   void input_row(const Mat&, const float* src, float* out_f, double* out_d, double* tmp)
-//                                                 x' of one row (float_input.hpp semantics)
-//   void gemm_f32(const Mat&, const float* x, int64_t ldx, int64_t M, int64_t n0, int64_t n1,
-//                 float* y, int64_t ldy)          y[m, n - n0] = (x W^T + b)[m, n], fp32
-//   void gemm_f64(... const double* x ..., double* y ...)   the same in double; used for gate/up
-//                                                 when down quantizes its input: the quantizer must
-//                                                 see the reference's intermediate (docs/compute_modes_float.md)
-//   int64_t max_depth                              (not required)
-// Integer experts plug in through an Ops of their own.
+// The matrix concept `Ops` (static functions over Ops::Mat; float: moe_fast_float.hpp, integer:
+// moe_fast_int.hpp):
+//   using Mat; using Prepared;      Prepared: a trivially copyable view of prepared activations
+//   bool quantizes_input(const Mat&)          the projection quantizes its input
+//   size_t prepare_bytes(const Mat&, int64_t rows, bool precise)
+//                                              scratch for `rows` rows; affine in rows (a row costs
+//                                              >= 64 bytes) up to 64-byte alignment
+//   Prepared prepare(const Mat&, const float* x, int64_t ldx, int64_t rows, bool precise, void* scratch)
+//   void gemm(const Mat&, const Prepared&, int64_t n0, int64_t n1, float* y, int64_t ldy)
+//                                              y[m, n - n0] = (x W^T + b)[m, n], any n0 multiple of 64
+//   void gemm_f64(const Mat&, const Prepared&, int64_t n0, int64_t n1, double* y, int64_t ldy)
+//                                              the same accumulated in double; called for gate/up
+//                                              (prepared with precise = true) only when down
+//                                              quantizes its input: that quantizer must see the
+//                                              reference's intermediate (docs/compute_modes_float.md)
 #ifndef INCQ_INC_CPU_MOE_FAST_MOE_FAST_DRIVER_HPP
 #define INCQ_INC_CPU_MOE_FAST_MOE_FAST_DRIVER_HPP
 
@@ -24,6 +29,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -32,6 +38,7 @@
 #include "float_fast/float_input.hpp"
 #include "float_fast/scratch_pool.hpp"
 #include "incq/plugin_helpers.hpp"
+#include "float_fast/fast_matrix_arg.hpp"
 #include "tensor_checks.hpp"
 
 namespace incq::inc_cpu {
@@ -46,45 +53,43 @@ struct MoeFastExperts {
 
 namespace moe_fast_detail {
 
-constexpr size_t kChunkBudget = size_t{8} << 20;  // scratch bytes per chunk of tokens
+constexpr size_t kChunkBudget = size_t{8} << 20;  // scratch bytes per chunk of tokens (about)
 constexpr int64_t kColumnsPerItem = 64;
 
+template <typename Ops, typename Mat>
 struct Plan {
-  bool quant_gate_up = false;  // gate/up inputs quantized
-  bool quant_down = false;     // down input quantized: gate/up run in double (gemm_f64)
-  bool double_inputs() const { return quant_gate_up || quant_down; }  // x' of gate/up kept in double
+  const MoeFastExperts<Mat>* ex = nullptr;
+  bool precise = false;  // down quantizes its input: gate/up accumulate in double
   int64_t E = 0, H = 0, I = 0, top_k = 0;
-  int64_t per_slot() const {
-    int64_t b = H * 4 + I * 4 + H * 4 + 12;  // xs, h, d, routing
-    b += quant_down ? 2 * I * 8 + I * 4 + I * 8 : 2 * I * 4;  // g/u (double or float), h' and its tmp
-    if (double_inputs()) b += 2 * H * 8;
-    return b;
+
+  // Bound on the prepared activations of all experts of one projection for R slots (n experts):
+  // sum_e f(r_e) <= f(R) + n f(1) for an affine f with 64-byte alignment and >= 64 bytes a row.
+  size_t prep_bound(const Mat& m, int64_t R, bool p) const {
+    return Ops::prepare_bytes(m, R, p) + static_cast<size_t>(std::min(E, R)) * Ops::prepare_bytes(m, 1, p);
   }
-  int64_t chunk_tokens() const { return std::max<int64_t>(1, static_cast<int64_t>(kChunkBudget) / (top_k * per_slot())); }
   size_t bytes(int64_t tokens) const {
     const int64_t R = tokens * top_k;
-    size_t n = 3 * scratch_bytes(static_cast<size_t>(E) * 8) + 4 * scratch_bytes(static_cast<size_t>(R) * 4);
-    n += 2 * scratch_bytes(static_cast<size_t>(R * H) * 4) + scratch_bytes(static_cast<size_t>(R * I) * 4);
-    if (double_inputs()) n += 2 * scratch_bytes(static_cast<size_t>(R * H) * 8);
-    if (quant_down) {
-      n += 2 * scratch_bytes(static_cast<size_t>(R * I) * 8) + scratch_bytes(static_cast<size_t>(R * I) * 4) +
-           scratch_bytes(static_cast<size_t>(R * I) * 8);
-    } else {
-      n += 2 * scratch_bytes(static_cast<size_t>(R * I) * 4);
-    }
+    auto a = [](size_t b) { return scratch_bytes(b); };
+    size_t n = 4 * a(static_cast<size_t>(E) * 8) + 4 * a(static_cast<size_t>(R) * 4);
+    n += 3 * a(static_cast<size_t>(E) * sizeof(typename Ops::Prepared));
+    n += 2 * a(static_cast<size_t>(R * H) * 4) + a(static_cast<size_t>(R * I) * 4);  // xs, d, h
+    n += 2 * a(static_cast<size_t>(R * I) * (precise ? 8 : 4));                      // g, u
+    n += a(prep_bound(ex->gate[0], R, precise)) + a(prep_bound(ex->up[0], R, precise)) +
+         a(prep_bound(ex->down[0], R, false));
     return n;
+  }
+  int64_t chunk_tokens() const {
+    const size_t one = bytes(1);
+    return std::max<int64_t>(1, static_cast<int64_t>(kChunkBudget / std::max<size_t>(one, 1)));
   }
 };
 
 template <typename Ops, typename Mat>
-Plan make_plan(const MoeFastExperts<Mat>& ex, int64_t top_k) {
-  Plan p;
+Plan<Ops, Mat> make_plan(const MoeFastExperts<Mat>& ex, int64_t top_k) {
+  Plan<Ops, Mat> p;
+  p.ex = &ex;
   p.E = ex.num_experts, p.H = ex.hidden, p.I = ex.intermediate, p.top_k = top_k;
-  for (int64_t e = 0; e < ex.num_experts; ++e) {
-    const size_t i = static_cast<size_t>(e);
-    p.quant_gate_up = p.quant_gate_up || Ops::quantizes_input(ex.gate[i]) || Ops::quantizes_input(ex.up[i]);
-    p.quant_down = p.quant_down || Ops::quantizes_input(ex.down[i]);
-  }
+  for (const Mat& m : ex.down) p.precise = p.precise || Ops::quantizes_input(m);
   return p;
 }
 
@@ -93,7 +98,7 @@ Plan make_plan(const MoeFastExperts<Mat>& ex, int64_t top_k) {
 // Scratch one apply leases, whatever its token count (reserve it at process time).
 template <typename Ops, typename Mat>
 size_t moe_fast_scratch_bytes(const MoeFastExperts<Mat>& ex, int64_t top_k) {
-  const moe_fast_detail::Plan p = moe_fast_detail::make_plan<Ops>(ex, top_k);
+  const auto p = moe_fast_detail::make_plan<Ops>(ex, top_k);
   return p.bytes(p.chunk_tokens());
 }
 
@@ -104,12 +109,13 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
                     bool finite_inputs, const incq_tensor* hidden, const incq_tensor* topk_ids,
                     const incq_tensor* topk_weights, incq_tensor* out, const incq_exec* exec) {
   using namespace moe_fast_detail;
+  using Prepared = typename Ops::Prepared;
   const int64_t E = ex.num_experts, H = ex.hidden, I = ex.intermediate;
-  const MatrixView xv = check_matrix_arg(hidden, layer, "hidden", act_dtype, -1, H);
+  const MatrixView xv = fast_matrix_arg(hidden, layer, "hidden", act_dtype, -1, H);
   const int64_t T = xv.rows;
-  const MatrixView idv = check_matrix_arg(topk_ids, layer, "topk_ids", INCQ_DTYPE_I32, T, top_k);
-  const MatrixView wv = check_matrix_arg(topk_weights, layer, "topk_weights", INCQ_DTYPE_F32, T, top_k);
-  const MatrixView ov = check_matrix_arg(out, layer, "out", act_dtype, T, H);
+  const MatrixView idv = fast_matrix_arg(topk_ids, layer, "topk_ids", INCQ_DTYPE_I32, T, top_k);
+  const MatrixView wv = fast_matrix_arg(topk_weights, layer, "topk_weights", INCQ_DTYPE_F32, T, top_k);
+  const MatrixView ov = fast_matrix_arg(out, layer, "out", act_dtype, T, H);
   auto id_at = [&](int64_t t, int64_t j) {
     int32_t id;
     std::memcpy(&id, idv.at(t, j), sizeof id);
@@ -144,7 +150,8 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
   }
   if (T == 0) return;
 
-  const Plan plan = make_plan<Ops>(ex, top_k);
+  const auto plan = make_plan<Ops>(ex, top_k);
+  const bool precise = plan.precise;
   const int64_t Tc = std::min(T, plan.chunk_tokens());
   const int64_t Rmax = Tc * top_k;
   ScratchPool& pool = ScratchPool::instance();
@@ -152,26 +159,22 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
   int64_t* counts = lease.take<int64_t>(static_cast<size_t>(E));
   int64_t* offsets = lease.take<int64_t>(static_cast<size_t>(E));
   int64_t* touched = lease.take<int64_t>(static_cast<size_t>(E));
+  int64_t* prep_off = lease.take<int64_t>(static_cast<size_t>(E));
   int32_t* slot_token = lease.take<int32_t>(static_cast<size_t>(Rmax));
   int32_t* slot_expert = lease.take<int32_t>(static_cast<size_t>(Rmax));
   float* slot_weight = lease.take<float>(static_cast<size_t>(Rmax));
   int32_t* pos = lease.take<int32_t>(static_cast<size_t>(Rmax));
+  Prepared* p_gate = lease.take<Prepared>(static_cast<size_t>(E));
+  Prepared* p_up = lease.take<Prepared>(static_cast<size_t>(E));
+  Prepared* p_down = lease.take<Prepared>(static_cast<size_t>(E));
   float* xs = lease.take<float>(static_cast<size_t>(Rmax * H));
   float* d = lease.take<float>(static_cast<size_t>(Rmax * H));
   float* h = lease.take<float>(static_cast<size_t>(Rmax * I));
-  double* xg = plan.double_inputs() ? lease.take<double>(static_cast<size_t>(Rmax * H)) : nullptr;
-  double* xu = plan.double_inputs() ? lease.take<double>(static_cast<size_t>(Rmax * H)) : nullptr;
-  double *gd = nullptr, *ud = nullptr, *htmp = nullptr;
-  float *gf = nullptr, *uf = nullptr, *hq = nullptr;
-  if (plan.quant_down) {
-    gd = lease.take<double>(static_cast<size_t>(Rmax * I));
-    ud = lease.take<double>(static_cast<size_t>(Rmax * I));
-    hq = lease.take<float>(static_cast<size_t>(Rmax * I));
-    htmp = lease.take<double>(static_cast<size_t>(Rmax * I));
-  } else {
-    gf = lease.take<float>(static_cast<size_t>(Rmax * I));
-    uf = lease.take<float>(static_cast<size_t>(Rmax * I));
-  }
+  void* gbuf = lease.take<uint8_t>(static_cast<size_t>(Rmax * I) * (precise ? 8 : 4));
+  void* ubuf = lease.take<uint8_t>(static_cast<size_t>(Rmax * I) * (precise ? 8 : 4));
+  uint8_t* prep_gate = lease.take<uint8_t>(plan.prep_bound(ex.gate[0], Rmax, precise));
+  uint8_t* prep_up = lease.take<uint8_t>(plan.prep_bound(ex.up[0], Rmax, precise));
+  uint8_t* prep_down = lease.take<uint8_t>(plan.prep_bound(ex.down[0], Rmax, false));
 
   for (int64_t t0 = 0; t0 < T; t0 += Tc) {
     const int64_t Tn = std::min(Tc, T - t0);
@@ -198,61 +201,83 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
     for (int64_t e = 0; e < E; ++e) offsets[e] -= counts[e];  // back to each expert's first slot
     const int64_t R = Tn * top_k;
 
-    auto gather = [&](int64_t s) {
-      float* row = xs + s * H;
-      load_row_f32(xv, t0 + slot_token[s], row);
-      if (plan.double_inputs()) {
-        const size_t e = static_cast<size_t>(slot_expert[s]);
-        Ops::input_row(ex.gate[e], row, nullptr, xg + s * H, xg + s * H);
-        Ops::input_row(ex.up[e], row, nullptr, xu + s * H, xu + s * H);
+    auto gather = [&](int64_t s) { load_row_f32(xv, t0 + slot_token[s], xs + s * H); };
+    for_each_block(exec, R, gather);
+
+    // Each touched expert's gate and up activations, prepared once (x' when quantized).
+    size_t off_bytes = 0;
+    for (int64_t i = 0; i < n_touched; ++i) {
+      prep_off[i] = static_cast<int64_t>(off_bytes);
+      const size_t e = static_cast<size_t>(touched[i]);
+      off_bytes += scratch_bytes(std::max(Ops::prepare_bytes(ex.gate[e], counts[e], precise),
+                                          Ops::prepare_bytes(ex.up[e], counts[e], precise)));
+    }
+    auto prepare_gate_up = [&](int64_t item) {
+      const int64_t i = item / 2;
+      const int64_t e = touched[i];
+      const size_t ei = static_cast<size_t>(e);
+      const float* x = xs + offsets[e] * H;
+      if (item % 2 == 0) {
+        new (&p_gate[i]) Prepared(Ops::prepare(ex.gate[ei], x, H, counts[e], precise, prep_gate + prep_off[i]));
+      } else {
+        new (&p_up[i]) Prepared(Ops::prepare(ex.up[ei], x, H, counts[e], precise, prep_up + prep_off[i]));
       }
     };
-    for_each_block(exec, R, gather);
+    for_each_block(exec, 2 * n_touched, prepare_gate_up);
 
     // gate and up together, then silu(gate) * up, per block of intermediate columns.
     const int64_t nbI = (I + kColumnsPerItem - 1) / kColumnsPerItem;
     auto gate_up = [&](int64_t item) {
-      const int64_t e = touched[item / nbI];
+      const int64_t i = item / nbI;
+      const int64_t e = touched[i];
       const size_t ei = static_cast<size_t>(e);
       const int64_t n0 = (item % nbI) * kColumnsPerItem, n1 = std::min(I, n0 + kColumnsPerItem);
       const int64_t off = offsets[e], rows = counts[e];
-      if (plan.quant_down) {
-        Ops::gemm_f64(ex.gate[ei], xg + off * H, H, rows, n0, n1, gd + off * I + n0, I);
-        Ops::gemm_f64(ex.up[ei], xu + off * H, H, rows, n0, n1, ud + off * I + n0, I);
+      if (precise) {
+        double* g = static_cast<double*>(gbuf) + off * I;
+        double* u = static_cast<double*>(ubuf) + off * I;
+        Ops::gemm_f64(ex.gate[ei], p_gate[i], n0, n1, g + n0, I);
+        Ops::gemm_f64(ex.up[ei], p_up[i], n0, n1, u + n0, I);
         for (int64_t r = 0; r < rows; ++r) {
           for (int64_t n = n0; n < n1; ++n) {
-            const double g = gd[(off + r) * I + n], u = ud[(off + r) * I + n];
-            h[(off + r) * I + n] = static_cast<float>(g / (1.0 + std::exp(-g)) * u);
+            const double gv = g[r * I + n];
+            // Rounded to fp32 as the reference rounds it before quantizing (docs/formats.md §3).
+            h[(off + r) * I + n] = static_cast<float>(gv / (1.0 + std::exp(-gv)) * u[r * I + n]);
           }
         }
       } else {
-        Ops::gemm_f32(ex.gate[ei], xs + off * H, H, rows, n0, n1, gf + off * I + n0, I);
-        Ops::gemm_f32(ex.up[ei], xs + off * H, H, rows, n0, n1, uf + off * I + n0, I);
+        float* g = static_cast<float*>(gbuf) + off * I;
+        float* u = static_cast<float*>(ubuf) + off * I;
+        Ops::gemm(ex.gate[ei], p_gate[i], n0, n1, g + n0, I);
+        Ops::gemm(ex.up[ei], p_up[i], n0, n1, u + n0, I);
         for (int64_t r = 0; r < rows; ++r) {
           for (int64_t n = n0; n < n1; ++n) {
-            const float g = gf[(off + r) * I + n], u = uf[(off + r) * I + n];
-            h[(off + r) * I + n] = g / (1.0f + std::exp(-g)) * u;
+            const float gv = g[r * I + n];
+            h[(off + r) * I + n] = gv / (1.0f + std::exp(-gv)) * u[r * I + n];
           }
         }
       }
     };
     for_each_block(exec, n_touched * nbI, gate_up);
 
-    const float* hin = h;
-    if (plan.quant_down) {
-      auto quantize_h = [&](int64_t s) {
-        Ops::input_row(ex.down[static_cast<size_t>(slot_expert[s])], h + s * I, hq + s * I, nullptr, htmp + s * I);
-      };
-      for_each_block(exec, R, quantize_h);
-      hin = hq;
+    off_bytes = 0;
+    for (int64_t i = 0; i < n_touched; ++i) {
+      prep_off[i] = static_cast<int64_t>(off_bytes);
+      off_bytes += scratch_bytes(Ops::prepare_bytes(ex.down[static_cast<size_t>(touched[i])], counts[touched[i]], false));
     }
+    auto prepare_down = [&](int64_t i) {
+      const int64_t e = touched[i];
+      new (&p_down[i]) Prepared(Ops::prepare(ex.down[static_cast<size_t>(e)], h + offsets[e] * I, I, counts[e],
+                                             false, prep_down + prep_off[i]));
+    };
+    for_each_block(exec, n_touched, prepare_down);
 
     const int64_t nbH = (H + kColumnsPerItem - 1) / kColumnsPerItem;
     auto down = [&](int64_t item) {
-      const int64_t e = touched[item / nbH];
+      const int64_t i = item / nbH;
+      const int64_t e = touched[i];
       const int64_t n0 = (item % nbH) * kColumnsPerItem, n1 = std::min(H, n0 + kColumnsPerItem);
-      Ops::gemm_f32(ex.down[static_cast<size_t>(e)], hin + offsets[e] * I, I, counts[e], n0, n1,
-                    d + offsets[e] * H + n0, H);
+      Ops::gemm(ex.down[static_cast<size_t>(e)], p_down[i], n0, n1, d + offsets[e] * H + n0, H);
     };
     for_each_block(exec, n_touched * nbH, down);
 

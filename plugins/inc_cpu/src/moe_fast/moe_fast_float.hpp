@@ -13,17 +13,34 @@ namespace incq::inc_cpu {
 
 struct FloatExpertOps {
   using Mat = FloatMatrix;
+  struct Prepared {
+    const float* xf;   // fp32 x' [rows, ld] (fp32 kernels)
+    const double* xd;  // double x' [rows, ld] (precise kernels)
+    int64_t ld;
+    int64_t rows;
+  };
   static bool quantizes_input(const Mat& w) { return incq::inc_cpu::quantizes_input(w); }
-  static void input_row(const Mat& w, const float* src, float* out_f, double* out_d, double* tmp) {
-    float_input_row(w, src, out_f, out_d, tmp);
+  static size_t prepare_bytes(const Mat& w, int64_t rows, bool precise) {
+    const size_t n = static_cast<size_t>(rows * w.K);
+    if (precise) return scratch_bytes(n * 8);
+    return quantizes_input(w) ? scratch_bytes(n * 8) + scratch_bytes(n * 4) : 0;
   }
-  static void gemm_f32(const Mat& w, const float* x, int64_t ldx, int64_t M, int64_t n0, int64_t n1, float* y,
-                       int64_t ldy) {
-    f32_floatw_gemm_4x4_avx512(w, x, ldx, M, n0, n1, GemmOut{y, INCQ_DTYPE_F32, ldy});
+  static Prepared prepare(const Mat& w, const float* x, int64_t ldx, int64_t rows, bool precise, void* scratch) {
+    if (!precise && !quantizes_input(w)) return Prepared{x, nullptr, ldx, rows};
+    double* xd = static_cast<double*>(scratch);
+    if (precise) {
+      for (int64_t r = 0; r < rows; ++r) float_input_row(w, x + r * ldx, nullptr, xd + r * w.K, xd + r * w.K);
+      return Prepared{nullptr, xd, w.K, rows};
+    }
+    float* xf = reinterpret_cast<float*>(static_cast<uint8_t*>(scratch) + scratch_bytes(static_cast<size_t>(rows * w.K) * 8));
+    for (int64_t r = 0; r < rows; ++r) float_input_row(w, x + r * ldx, xf + r * w.K, nullptr, xd + r * w.K);
+    return Prepared{xf, nullptr, w.K, rows};
   }
-  static void gemm_f64(const Mat& w, const double* x, int64_t ldx, int64_t M, int64_t n0, int64_t n1, double* y,
-                       int64_t ldy) {
-    f64_floatw_gemm_4x1_avx512(w, x, ldx, M, n0, n1, y, ldy);
+  static void gemm(const Mat& w, const Prepared& p, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+    f32_floatw_gemm_4x4_avx512(w, p.xf, p.ld, p.rows, n0, n1, GemmOut{y, INCQ_DTYPE_F32, ldy});
+  }
+  static void gemm_f64(const Mat& w, const Prepared& p, int64_t n0, int64_t n1, double* y, int64_t ldy) {
+    f64_floatw_gemm_4x1_avx512(w, p.xd, p.ld, p.rows, n0, n1, y, ldy);
   }
 };
 
