@@ -23,7 +23,7 @@ const std::string kPluginDir = INCQ_TEST_PLUGIN_DIR;
 // the reference), and every inc_cpu implementation that can run them (disable all to leave none).
 const std::string kLinearImpl = "inc_cpu.fast.int_wo_linear";
 const std::string kEveryLinearImpl = "inc_cpu.fast.int_wo_linear,inc_cpu.fast.int_wo_linear_int8,inc_cpu.ref.int_wo_linear";
-const std::string kMoeImpl = "inc_cpu.ref.int_wo_moe";
+const std::string kMoeImpl = "inc_cpu.fast.int_wo_moe";  // cpu-float's MoE driver over cpu-int's kernels
 
 // `incq <args>` seeing only the build tree's plugins (unless `args` add more directories first).
 ProcessResult incq(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},

@@ -23,7 +23,7 @@ namespace st = host::st;
 
 // What inc_cpu registers today. When a faster implementation lands, this is the line to change.
 constexpr const char* kLinearImpl = "inc_cpu.fast.int_wo_linear";
-constexpr const char* kMoeImpl = "inc_cpu.ref.int_wo_moe";
+constexpr const char* kMoeImpl = "inc_cpu.fast.int_wo_moe";  // cpu-float's MoE driver over cpu-int's kernels
 
 enum class GIdx { kNone, kPlain, kActOrder };
 

@@ -108,7 +108,13 @@ TEST_P(EveryScheme, LinearMoeFusedAndMixedFusedPassTheOracle) {
       }
       if (m.kind == "moe") {
         ++moe;
-        EXPECT_EQ(m.implementation.rfind(c.implementation_prefix, 0), 0u) << m.implementation;
+        // The fast float-format MoE (inc_cpu.avx512.*) wins where the CPU has AVX-512, else the reference.
+        const std::string fast = std::string("inc_cpu.avx512.") + (c.implementation_prefix + 12);
+        const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+        const bool has_fast = std::string(c.implementation_prefix) != "inc_cpu.ref.w4a8_int_";
+        EXPECT_EQ(m.implementation.rfind(avx512 && has_fast ? fast : c.implementation_prefix, 0), 0u)
+            << m.implementation;
       }
       if (m.kind == "linear") ++linear;
       if (m.kind != "fused") {

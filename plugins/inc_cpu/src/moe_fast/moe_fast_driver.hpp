@@ -55,6 +55,18 @@ namespace moe_fast_detail {
 
 constexpr size_t kChunkBudget = size_t{8} << 20;  // scratch bytes per chunk of tokens (about)
 constexpr int64_t kColumnsPerItem = 64;
+// Phases that move fewer elements than this (gather, prepare, combine at decode sizes) run on the
+// calling thread: a pool round trip costs more than the work.
+constexpr int64_t kSerialElements = int64_t{1} << 16;
+
+template <typename Body>
+void run_items(const incq_exec* exec, int64_t n, int64_t elements, Body& body) {
+  if (elements < kSerialElements) {
+    for (int64_t i = 0; i < n; ++i) body(i);
+  } else {
+    for_each_block(exec, n, body);
+  }
+}
 
 template <typename Ops, typename Mat>
 struct Plan {
@@ -202,7 +214,7 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
     const int64_t R = Tn * top_k;
 
     auto gather = [&](int64_t s) { load_row_f32(xv, t0 + slot_token[s], xs + s * H); };
-    for_each_block(exec, R, gather);
+    run_items(exec, R, R * H, gather);
 
     // Each touched expert's gate and up activations, prepared once (x' when quantized).
     size_t off_bytes = 0;
@@ -223,7 +235,9 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
         new (&p_up[i]) Prepared(Ops::prepare(ex.up[ei], x, H, counts[e], precise, prep_up + prep_off[i]));
       }
     };
-    for_each_block(exec, 2 * n_touched, prepare_gate_up);
+    // Quantizing activations costs about 16 copies per element: parallel sooner.
+    const int64_t gate_up_cost = plan.precise || Ops::quantizes_input(ex.gate[0]) ? 16 : 1;
+    run_items(exec, 2 * n_touched, 2 * R * H * gate_up_cost, prepare_gate_up);
 
     // gate and up together, then silu(gate) * up, per block of intermediate columns.
     const int64_t nbI = (I + kColumnsPerItem - 1) / kColumnsPerItem;
@@ -270,7 +284,7 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
       new (&p_down[i]) Prepared(Ops::prepare(ex.down[static_cast<size_t>(e)], h + offsets[e] * I, I, counts[e],
                                              false, prep_down + prep_off[i]));
     };
-    for_each_block(exec, n_touched, prepare_down);
+    run_items(exec, n_touched, R * I * (Ops::quantizes_input(ex.down[0]) ? 16 : 1), prepare_down);
 
     const int64_t nbH = (H + kColumnsPerItem - 1) / kColumnsPerItem;
     auto down = [&](int64_t item) {
@@ -294,7 +308,7 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
       }
       for (int64_t n = 0; n < H; ++n) store_activation(ov.at(t0 + t, n), ov.dtype, dst[n]);
     };
-    for_each_block(exec, Tn, combine);
+    run_items(exec, Tn, R * H, combine);
   }
 }
 
