@@ -132,14 +132,14 @@ struct Case {
 };
 
 std::vector<Case> cases() {
-  MatrixCase g128;  // int4 sym GPTQ, act order, more rows than one apply pass (kApplyRowChunk)
+  MatrixCase g128;  // int4 sym GPTQ, act order, more rows than one apply pass (kApplyRowChunk, kPrefillRowChunk)
   g128.K = 256; g128.N = 136; g128.group_size = 128; g128.act_order = true; g128.bias = true;
   MatrixCase asym3 = g128;
   asym3.bits = 3; asym3.sym = false; asym3.act_order = false; asym3.group_size = -1; asym3.N = 160;
   MatrixCase w4a8 = g128;
   w4a8.act_order = false;
   std::vector<Case> v;
-  for (int64_t M : {1, 40}) {
+  for (int64_t M : {1, 40, 64, 600}) {  // 40 / 64 / 600: the prefill GEMM path (600: two passes)
     const std::string m = " M " + std::to_string(M);
     v.push_back({"inc_cpu.fast.int_wo_linear bf16" + m, [=] {
                    return std::make_unique<IntLinearRunner>("inc_cpu.fast.int_wo_linear", g128, 16,

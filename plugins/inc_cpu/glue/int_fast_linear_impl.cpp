@@ -26,7 +26,12 @@ int_fast::IntFastWeights load_fast(BundleTensors& tensors, const LayerSpec& s, C
     out.w = int_fast::repack_int_matrix(checked);
   }  // the checkpoint copy is gone before the layer is ready: resident = the repacked bytes
   out.kernels = int_fast::select_int_kernels();
-  int_fast::reserve_scratch(int_fast::int_linear_scratch_bytes(out.w, worst));
+  out.prefill = int_fast::plan_int_prefill(out.w);
+  int_fast::reserve_scratch(int_fast::int_linear_scratch_bytes(out.w, worst, &out.prefill));
+  // fp32 mode (the worst decode need) shares the descriptor with bf16, whose prefill needs more.
+  if (worst == ComputeType::kFp32) {
+    int_fast::reserve_scratch(int_fast::int_linear_scratch_bytes(out.w, ComputeType::kBf16, &out.prefill));
+  }
   return out;
 }
 

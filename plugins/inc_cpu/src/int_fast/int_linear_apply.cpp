@@ -63,12 +63,41 @@ void column_items(void* ctx, int64_t begin, int64_t end) {
   }
 }
 
+// Prefill pass layout: x rows (fp32) | y rows (fp32) | int_prefill_rows' scratch.
+size_t prefill_xy_bytes(const IntPackedMatrix& w) {
+  const size_t rows = static_cast<size_t>(kPrefillRowChunk);
+  return align64(rows * static_cast<size_t>(w.K) * 4) + align64(rows * static_cast<size_t>(w.N) * 4);
+}
+
+// M >= kPrefillMinRows rows through the GEMMs; false when the lease is too small (nothing written).
+bool apply_prefill(const IntFastWeights& weights, ComputeType ct, const MatrixView& xv, const MatrixView& yv,
+                   const incq_exec* exec, const ScratchLease& lease) {
+  const IntPackedMatrix& w = weights.w;
+  if (lease.size() < prefill_xy_bytes(w)) return false;
+  char* base = static_cast<char*>(lease.data());
+  float* xf = reinterpret_cast<float*>(base);
+  float* yf = reinterpret_cast<float*>(base + align64(static_cast<size_t>(kPrefillRowChunk * w.K) * 4));
+  char* rest = base + prefill_xy_bytes(w);
+  const size_t rest_bytes = lease.size() - prefill_xy_bytes(w);
+  for (int64_t m0 = 0; m0 < xv.rows; m0 += kPrefillRowChunk) {
+    const int64_t mc = std::min(kPrefillRowChunk, xv.rows - m0);
+    for (int64_t m = 0; m < mc; ++m) load_row(xv, m0 + m, xf + m * w.K, weights.kernels);
+    if (!int_prefill_rows(w, weights.prefill, ct, xf, mc, yf, exec, rest, rest_bytes)) return false;
+    for (int64_t m = 0; m < mc; ++m) store_row(yv, m0 + m, yf + m * w.N);
+  }
+  return true;
+}
+
 }  // namespace
 
-size_t int_linear_scratch_bytes(const IntPackedMatrix& w, ComputeType ct) {
+size_t int_linear_scratch_bytes(const IntPackedMatrix& w, ComputeType ct, const IntPrefill* prefill) {
   const size_t rows = static_cast<size_t>(kApplyRowChunk);
-  return align64(rows * static_cast<size_t>(w.K) * 4) + align64(activation_scratch_bytes(w, ct, kApplyRowChunk)) +
-         align64(rows * static_cast<size_t>(w.N) * 4);
+  const size_t decode = align64(rows * static_cast<size_t>(w.K) * 4) +
+                        align64(activation_scratch_bytes(w, ct, kApplyRowChunk)) +
+                        align64(rows * static_cast<size_t>(w.N) * 4);
+  if (prefill == nullptr) return decode;
+  const size_t pre = int_prefill_scratch_bytes(w, *prefill, ct, prefill_planned_threads());
+  return pre == 0 ? decode : std::max(decode, prefill_xy_bytes(w) + pre);
 }
 
 void int_fast_linear_apply(const IntFastWeights& weights, ComputeType ct, const std::string& layer,
@@ -78,6 +107,8 @@ void int_fast_linear_apply(const IntFastWeights& weights, ComputeType ct, const 
   const MatrixView yv = check_matrix_arg(y, layer, "y", act_dtype, xv.rows, w.N);
   if (xv.rows == 0) return;
   ScratchLease lease;
+  // Finite inputs are checked before the int8 prefill path too (it shares the check below).
+  const bool prefill = use_prefill(weights.prefill, ct, act_dtype, xv.rows);
   const size_t need = int_linear_scratch_bytes(w, ct);
   if (lease.size() < need) {
     fail(INCQ_ERR_INTERNAL, "layer '" + layer + "': scratch of " + std::to_string(lease.size()) +
@@ -101,6 +132,7 @@ void int_fast_linear_apply(const IntFastWeights& weights, ComputeType ct, const 
       }
     }
   }
+  if (prefill && apply_prefill(weights, ct, xv, yv, exec, lease)) return;
   const int64_t items = (w.num_strips() + kStripsPerItem - 1) / kStripsPerItem;
   for (int64_t m0 = 0; m0 < xv.rows; m0 += kApplyRowChunk) {
     const int64_t mc = std::min(kApplyRowChunk, xv.rows - m0);

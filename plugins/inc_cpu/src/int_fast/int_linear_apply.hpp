@@ -9,6 +9,7 @@
 
 #include "incq/plugin_api.h"
 #include "int_fast/int_matmul.hpp"
+#include "int_fast/int_prefill.hpp"
 
 namespace incq::inc_cpu::int_fast {
 
@@ -19,10 +20,14 @@ constexpr int64_t kApplyRowChunk = 32;
 struct IntFastWeights {
   IntPackedMatrix w;
   IntKernels kernels;
+  // Set by implementations that take the GEMM path for M >= kPrefillMinRows (plan_int_prefill);
+  // left empty (tiers kNone), apply always runs the decode kernels.
+  IntPrefill prefill;
 };
 
 // Scratch one apply call needs (reserve_scratch it at process time).
-size_t int_linear_scratch_bytes(const IntPackedMatrix& w, ComputeType ct);
+// With `prefill`, also what its GEMM path needs in that mode.
+size_t int_linear_scratch_bytes(const IntPackedMatrix& w, ComputeType ct, const IntPrefill* prefill = nullptr);
 
 // x [M, K] and y [M, N] in act_dtype (rows may be strided). Throws StatusError naming `layer` on a
 // bad argument — and, in int8 mode, on a non-finite x — before writing anything. No heap allocation.

@@ -70,7 +70,11 @@ void produce_bf16_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_
 }
 
 void produce_u8_group_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t g, uint8_t* panel) {
-  const int64_t r0 = w.group_start[g], r1 = w.group_start[g + 1];
+  produce_u8_rows_panel(w, n0, nb, w.group_start[g], w.group_start[g + 1], panel);
+}
+
+void produce_u8_rows_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t r0, int64_t r1,
+                           uint8_t* panel) {
   std::memset(panel, 0, static_cast<size_t>((r1 - r0) * nb));
   uint8_t q[32];
   for (int64_t jb = 0; jb < nb; jb += kStripWidth) {

@@ -52,6 +52,11 @@ void produce_bf16_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_
 void produce_u8_group_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t g,
                             uint8_t* panel);
 
+// (2') the same panel for internal rows [r0, r1) (multiples of k_tile, e.g. a segment of at most
+// kMaxSegmentRows rows inside one group): [(r1-r0)/4][nb][4] uint8.
+void produce_u8_rows_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t r0, int64_t r1,
+                           uint8_t* panel);
+
 // Group g's per-column scale (fp32) and zero (int32) for columns [n0, n0 + nb); 0 past N.
 void produce_group_params(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t g, float* scale,
                           int32_t* zero);
