@@ -5,6 +5,7 @@
 // matches its own oracle partial sum, and the sum of the ranks' outputs matches the unsharded
 // layer within the bound derived in row_bound() below. The sharded tensors themselves are read back
 // with the host's independent unpacker and compared with hand slices of the quantized weights.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -925,8 +926,8 @@ TEST_F(TensorParallelInt, FloatShardsRunWhereAPluginCanRunTheScheme) {
     const std::vector<double> xd(x.begin(), x.end());
     const std::vector<double> bias = fl::bias_of(c);
     const auto y_full = run_linear(*host_, {}, full, fl::view(c, name).tensors, x, kM);
-    if (c.scheme.family == INCQ_FAMILY_MX_INT) {
-      EXPECT_EQ(y_full.impl, "inc_cpu.ref.mx_int_linear");
+    if (c.scheme.family == INCQ_FAMILY_MX_INT) {  // whichever tier the CPU has, an MXINT implementation ran
+      EXPECT_THAT(y_full.impl, ::testing::EndsWith(".mx_int_linear"));
     }
     // x' = x for the weight-only schemes; MXINT4 W4A4 quantizes x in groups of 32 along K.
     std::vector<double> yo, mag;
