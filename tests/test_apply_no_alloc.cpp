@@ -139,7 +139,7 @@ std::vector<Case> cases() {
   MatrixCase w4a8 = g128;
   w4a8.act_order = false;
   std::vector<Case> v;
-  for (int64_t M : {1, 40, 64, 600}) {  // 40 / 64 / 600: the prefill GEMM path (600: two passes)
+  for (int64_t M : {1, 40, 64, 600}) {  // 40 / 64: decode kernels; 600: the prefill GEMM path (two passes: 512 + 88 rows)
     const std::string m = " M " + std::to_string(M);
     v.push_back({"inc_cpu.fast.int_wo_linear bf16" + m, [=] {
                    return std::make_unique<IntLinearRunner>("inc_cpu.fast.int_wo_linear", g128, 16,

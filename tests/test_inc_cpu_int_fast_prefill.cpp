@@ -135,12 +135,12 @@ TEST(IntFastPrefill, Bf16AndInt8MatchTheOracle) {
     const IntWoMatrix src = int_fast_test::make_matrix(c, seed++);
     const IntPackedMatrix w = repack_int_matrix(src);
     const IntPrefill p = plan_int_prefill(w);
-    for (int64_t M : {16, 33, 64}) {
+    for (int64_t M : {kPrefillMinRows, kPrefillMinRows + 17}) {
       const std::vector<float> x = int_fast_test::make_x(M, c.K, seed++);
       for (ComputeType ct : {ComputeType::kBf16, ComputeType::kInt8}) {
         if (!use_prefill(p, ct, INCQ_DTYPE_BF16, M)) continue;
         any = true;
-        check(c, src, w, p, ct, x, M, M == 33 ? &pool : nullptr);
+        check(c, src, w, p, ct, x, M, M != kPrefillMinRows ? &pool : nullptr);
         if (HasFatalFailure()) return;
       }
     }

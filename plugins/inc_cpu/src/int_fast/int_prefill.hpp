@@ -21,8 +21,11 @@
 
 namespace incq::inc_cpu::int_fast {
 
-// Rows from which apply takes the GEMM path (below: the decode kernels).
-constexpr int64_t kPrefillMinRows = 16;
+// Rows from which apply takes the GEMM path (below: the decode kernels). Each GEMM pass decodes the
+// whole weight into panels with scalar code, a fixed cost that measured 104 ms at M = 16 for
+// 4096x14336 int8 on the 2-core dev machine (the decode kernels: ~2.5 ms), and only pays off near
+// M = 512 (bench, 2026-11-22): 256 until the panel producers are vectorized.
+constexpr int64_t kPrefillMinRows = 256;
 // Rows per GEMM pass (bounds the scratch; each pass decodes the weights once).
 constexpr int64_t kPrefillRowChunk = 512;
 // Threads the scratch reserved at process time is sized for (apply uses fewer if the exec says so).
