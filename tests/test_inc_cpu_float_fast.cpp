@@ -138,9 +138,35 @@ std::vector<double> magnitudes(const Activations& x, int64_t N, WeightAt&& weigh
   return mag;
 }
 
-void check_fp8_linear(const Fp8Scheme& s, int32_t act_dtype, int64_t M, int64_t K, int64_t N, uint32_t seed) {
+// run_linear with one layer option (compute_type) given to create.
+incq_status run_linear_with_option(const char* impl_name, const incq_layer_desc& desc, const incq_weight_bundle* bundle,
+                                   const char* key, const char* value, Activations& x, Activations& y,
+                                   std::string* msg) {
+  const incq_impl_desc* impl = inc_cpu_harness::find_impl(impl_name);
+  if (impl == nullptr) return INCQ_ERR_UNAVAILABLE;
+  incq_device dev = inc_cpu_harness::cpu_device();
+  incq_error err{sizeof(incq_error), 0, {}};
+  incq_kv kv{key, value};
+  incq_layer* h = nullptr;
+  incq_status st = impl->create(impl->impl_ctx, &desc, &dev, &kv, 1, &h, &err);
+  if (st == INCQ_OK) st = impl->set_weights(h, bundle, &err);
+  if (st == INCQ_OK) st = impl->process_weights(h, &err);
+  if (st == INCQ_OK) {
+    incq_exec serial{sizeof(incq_exec), 1, nullptr, nullptr};
+    incq_tensor xt = x.tensor(), yt = y.tensor();
+    st = impl->apply_linear(h, &xt, &yt, &serial, &err);
+  }
+  if (h != nullptr) impl->destroy(h);
+  *msg = err.message;
+  return st;
+}
+
+// compute_type: nullptr = no option (auto).
+void check_fp8_linear(const Fp8Scheme& s, int32_t act_dtype, int64_t M, int64_t K, int64_t N, uint32_t seed,
+                      const char* compute_type = nullptr) {
   SCOPED_TRACE(describe(s) + " act " + incq::dtype_name(act_dtype) + " M=" + std::to_string(M) + " K=" +
-               std::to_string(K) + " N=" + std::to_string(N));
+               std::to_string(K) + " N=" + std::to_string(N) + " compute_type " +
+               (compute_type != nullptr ? compute_type : "(none)"));
   Rng r(seed);
   BundleBuilder b;
   add_fp8_matrix(b, "", K, N, s, r);
@@ -150,7 +176,14 @@ void check_fp8_linear(const Fp8Scheme& s, int32_t act_dtype, int64_t M, int64_t 
   Activations y_ref(act_dtype, M, N), y_fast(act_dtype, M, N, N + 5);
   std::string msg;
   ASSERT_EQ(run_linear("inc_cpu.ref.fp8_linear", d, b.bundle(s.packing), x, y_ref, &msg), INCQ_OK) << msg;
-  ASSERT_EQ(run_linear("inc_cpu.avx512.fp8_linear", d, b.bundle(s.packing), x, y_fast, &msg), INCQ_OK) << msg;
+  if (compute_type == nullptr) {
+    ASSERT_EQ(run_linear("inc_cpu.avx512.fp8_linear", d, b.bundle(s.packing), x, y_fast, &msg), INCQ_OK) << msg;
+  } else {
+    ASSERT_EQ(run_linear_with_option("inc_cpu.avx512.fp8_linear", d, b.bundle(s.packing), "compute_type",
+                                     compute_type, x, y_fast, &msg),
+              INCQ_OK)
+        << msg;
+  }
 
   incq::inc_cpu::BundleTensors bt(b.bundle(s.packing), kLayer);
   const incq::inc_cpu::Fp8Matrix w = incq::inc_cpu::load_fp8_matrix(
@@ -209,6 +242,47 @@ TEST_F(FloatFast, Fp8RemainderShapesAndLargeM) {
     for (int64_t N : {1, 5, 67}) check_fp8_linear(s, INCQ_DTYPE_BF16, 3, K, N, seed++);
   check_fp8_linear(s, INCQ_DTYPE_BF16, 512, 160, 70, seed++);
   check_fp8_linear(s, INCQ_DTYPE_F32, 40, 1500, 20, seed++);  // several 512-deep cache blocks
+}
+
+// bf16 activations with compute_type auto / bf16 and M <= 4 take the bf16 GEMV (weights decoded
+// to bf16 through byte tables, vdpbf16ps) when the grid suits it: every element dtype, every grid
+// it takes (one scale per row: per tensor / per channel; groups and blocks of a multiple of 64 K)
+// and those it leaves to the fp32 path (32, 48, 96; 16x32, 3x96, 16x48 blocks), K within and across 64-blocks and off
+// them, M = 1..5 (5 is past the GEMV), N off the 4-row tile; compute_type fp32 on the same layers.
+TEST_F(FloatFast, Fp8Bf16GemvEveryGridAndRemainder) {
+  std::vector<Fp8Scheme> schemes;
+  for (int32_t wd : {INCQ_DTYPE_F8_E4M3, INCQ_DTYPE_F8_E5M2}) {
+    for (int32_t g : {0, -1, 32, 48, 64, 96, 128}) {
+      Fp8Scheme s;
+      s.wdtype = wd;
+      s.group = g;
+      schemes.push_back(s);
+    }
+    for (auto [bn, bk] : {std::pair{16, 32}, std::pair{128, 128}, std::pair{3, 96}, std::pair{16, 48}, std::pair{5, 64}}) {
+      Fp8Scheme blk;
+      blk.wdtype = wd;
+      blk.packing = INCQ_PACKING_FP8_BLOCK;
+      blk.block_n = bn, blk.block_k = bk;
+      schemes.push_back(blk);
+    }
+  }
+  uint32_t seed = 300;
+  for (size_t i = 0; i < schemes.size(); ++i) {
+    Fp8Scheme s = schemes[i];
+    s.scale_dtype = i % 3 == 0 ? INCQ_DTYPE_F32 : i % 3 == 1 ? INCQ_DTYPE_BF16 : INCQ_DTYPE_F16;
+    s.bias = i % 2 == 1;
+    const int64_t M = 1 + static_cast<int64_t>(i % 5);
+    for (int64_t K : {31, 64, 100, 224, 417}) check_fp8_linear(s, INCQ_DTYPE_BF16, M, K, 13, seed++);
+    check_fp8_linear(s, INCQ_DTYPE_BF16, 2, 200, 9, seed++, "bf16");
+    check_fp8_linear(s, INCQ_DTYPE_BF16, 1, 200, 9, seed++, "fp32");
+  }
+  // Many groups over a long K, and a layer with several column blocks of the GEMV.
+  Fp8Scheme s;
+  s.group = 64;
+  check_fp8_linear(s, INCQ_DTYPE_BF16, 4, 4100, 70, seed++);
+  s.group = -1;
+  s.bias = true;
+  check_fp8_linear(s, INCQ_DTYPE_BF16, 1, 4096, 150, seed++);
 }
 
 TEST_F(FloatFast, Fp8W8A8) {

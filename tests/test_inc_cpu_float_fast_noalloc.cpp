@@ -71,7 +71,7 @@ std::vector<incq_exec> execs() {
   return {incq_exec{sizeof(incq_exec), 1, nullptr, nullptr}, incq_exec{sizeof(incq_exec), 4, reverse_pool, nullptr}};
 }
 
-TEST(FloatFastNoAlloc, LinearFp8AndNvW4A4) {
+TEST(FloatFastNoAlloc, LinearFp8AndNvW4A4) {  // and FP8 weight-only through the bf16 GEMV
   if (!fast_cpu()) GTEST_SKIP() << "no AVX-512: the fast float kernels are not used on this CPU";
   Rng r(1);
   const int64_t K = 300, N = 70;
@@ -101,7 +101,13 @@ TEST(FloatFastNoAlloc, LinearFp8AndNvW4A4) {
   ASSERT_TRUE(mx_format_of(INCQ_FAMILY_NV_FP, 4, &f, &why));
   ASSERT_TRUE(act_quant_of(INCQ_FAMILY_NV_FP, 4, 16, &q, &why));
   const FloatMatrix nvm = float_matrix_from_mx(load_mx_matrix(btn, kLayer, "", 320, N, f, q, false));
-  for (const FloatMatrix* w : {&fp8, &nvm}) {
+  // The same FP8 weights weight-only with compute_type auto: bf16 x at M = 1 takes the bf16 GEMV.
+  FloatMatrix fp8_wo = float_matrix_from_fp8(
+      load_fp8_matrix(bt, kLayer, "", K, N, Fp8Format{INCQ_DTYPE_F8_E4M3, INCQ_PACKING_FP8_BLOCK, 0, 128, 128}, false),
+      Fp8ActQuant{});
+  fp8_wo.bf16_mode = true;
+  ASSERT_TRUE(fp8_wo.bf16_ok);
+  for (const FloatMatrix* w : {&fp8, &nvm, static_cast<const FloatMatrix*>(&fp8_wo)}) {
     ScratchPool::instance().reserve(float_linear_scratch_bytes(*w));
     for (int64_t M : {1, 33}) {
       Activations x(INCQ_DTYPE_BF16, M, w->K), y(INCQ_DTYPE_BF16, M, N);

@@ -20,10 +20,12 @@ struct Fp8FastLinear {
     return why.empty() ? float_fast_reason(s) : why;
   }
   static void check_options(const FastLayerOptions& o, const LayerSpec& s) { refuse_int8_for_float_formats(o, s.name); }
-  static Weights load(BundleTensors& tensors, const LayerSpec& s, const FastLayerOptions&) {
+  static Weights load(BundleTensors& tensors, const LayerSpec& s, const FastLayerOptions& o) {
     FloatMatrix w = float_matrix_from_fp8(
         load_fp8_matrix(tensors, s.name, "", s.in_features, s.out_features, fp8_format_of(s), s.has_bias != 0),
         fp8_act_quant_of(s));
+    // bf16 activations are exact in bf16: auto / bf16 may take the bf16 GEMV (float_gemm.hpp).
+    w.bf16_mode = o.compute_type != FastComputeType::Fp32;
     ScratchPool::instance().reserve(float_linear_scratch_bytes(w));
     return w;
   }

@@ -24,9 +24,11 @@ struct MxFastLinear {
     return why.empty() ? float_fast_reason(s) : why;
   }
   static void check_options(const FastLayerOptions& o, const LayerSpec& s) { refuse_int8_for_float_formats(o, s.name); }
-  static Weights load(BundleTensors& tensors, const LayerSpec& s, const FastLayerOptions&) {
+  static Weights load(BundleTensors& tensors, const LayerSpec& s, const FastLayerOptions& o) {
     FloatMatrix w = float_matrix_from_mx(load_mx_matrix(tensors, s.name, "", s.in_features, s.out_features,
                                                         mx_format_of_spec(s), act_quant_of_spec(s), s.has_bias != 0));
+    // bf16 activations are exact in bf16: auto / bf16 may take the bf16 GEMV (float_gemm.hpp).
+    w.bf16_mode = o.compute_type != FastComputeType::Fp32;
     ScratchPool::instance().reserve(float_linear_scratch_bytes(w));
     return w;
   }

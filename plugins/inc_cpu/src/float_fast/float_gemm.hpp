@@ -29,6 +29,18 @@ bool float_fast_cpu_supported();
 
 void f32_floatw_gemm_4x4_avx512(const FloatMatrix& w, const float* x, int64_t ldx, int64_t M, int64_t n0,
                                 int64_t n1, const GemmOut& y);
+// bf16 mode for FP8 elements (FloatMatrix::bf16_ok), x exact in bf16: the same product with the
+// weights decoded exactly to bf16 and multiplied by vdpbf16ps (fp32 accumulation), scales applied
+// per group to the partial sums. x holds M rows of bf16 in permute_bf16_row_fp8w order (row stride
+// ldx >= K rounded up to 64, zero-padded). Decode sizes (any M; weights re-read from L2 past 2 rows).
+bool fp8_bf16_cpu_supported();  // AVX512-BF16 and AVX512-VBMI on top of float_fast_cpu_supported
+void f32_fp8w_bf16x_gemv_4x64_avx512bf16(const FloatMatrix& w, const uint16_t* x, int64_t ldx, int64_t M, int64_t n0,
+                                         int64_t n1, const GemmOut& y);
+// One row of K bf16 values -> round_up(K, 64) values in the kernel's order: per 64-block, k 0-7,
+// 16-23, 32-39, 48-55, then 8-15, 24-31, 40-47, 56-63 (what two byte interleaves of 64 codes give);
+// zeros past K.
+void permute_bf16_row_fp8w(const uint16_t* x, int64_t K, uint16_t* out);
+
 void f64_floatw_gemm_4x1_avx512(const FloatMatrix& w, const double* x, int64_t ldx, int64_t M, int64_t n0,
                                 int64_t n1, double* y, int64_t ldy);
 

@@ -25,8 +25,18 @@ int64_t chunk_rows(const FloatMatrix& w) {
   return std::clamp<int64_t>(static_cast<int64_t>(kRowBudget / per_row), 1, 1024);
 }
 
+// bf16 mode GEMV (float_gemm.hpp): FP8 weights decoded to bf16, x used as given (exact in bf16).
+constexpr int64_t kBf16MaxRows = 4;
+int64_t padded_k(const FloatMatrix& w) { return (w.K + 63) / 64 * 64; }
+
+bool use_bf16_gemv(const FloatMatrix& w, int32_t x_dtype, int64_t M) {
+  return w.bf16_mode && w.bf16_ok && w.elem == FloatElem::Fp8 && w.input == InputQuant::None &&
+         x_dtype == INCQ_DTYPE_BF16 && M <= kBf16MaxRows && fp8_bf16_cpu_supported();
+}
+
 size_t need_bytes(const FloatMatrix& w, int64_t rows) {
   size_t n = scratch_bytes(static_cast<size_t>(rows * w.K) * 4);
+  if (w.bf16_ok) n += scratch_bytes(static_cast<size_t>(kBf16MaxRows * padded_k(w)) * 2);
   if (quantizes_input(w)) n += scratch_bytes(static_cast<size_t>(rows * w.K) * 8);
   return n;
 }
@@ -55,8 +65,22 @@ void float_linear_apply_fast(const FloatMatrix& w, const std::string& layer, int
       }
     }
   }
-  const int64_t Mc = std::min(M, chunk_rows(w));
   ScratchPool& pool = ScratchPool::instance();
+  if (use_bf16_gemv(w, xv.dtype, M)) {
+    ScratchPool::Lease lease(pool, pool.acquire_slot(need_bytes(w, std::min(M, chunk_rows(w)))));
+    const int64_t ldx = padded_k(w);
+    uint16_t* xb = lease.take<uint16_t>(static_cast<size_t>(M * ldx));
+    for (int64_t m = 0; m < M; ++m)
+      permute_bf16_row_fp8w(static_cast<const uint16_t*>(xv.at(m, 0)), w.K, xb + m * ldx);
+    const int64_t col_items = (w.N + kColumnsPerItem - 1) / kColumnsPerItem;
+    auto gemv = [&](int64_t c) {
+      const int64_t n0 = c * kColumnsPerItem, n1 = std::min(w.N, n0 + kColumnsPerItem);
+      f32_fp8w_bf16x_gemv_4x64_avx512bf16(w, xb, ldx, M, n0, n1, GemmOut{yv.at(0, n0), yv.dtype, yv.row_stride});
+    };
+    for_each_block(exec, col_items, gemv);
+    return;
+  }
+  const int64_t Mc = std::min(M, chunk_rows(w));
   ScratchPool::Lease lease(pool, pool.acquire_slot(need_bytes(w, Mc)));
   float* xf = lease.take<float>(static_cast<size_t>(Mc * w.K));
   double* tmp = quantizes_input(w) ? lease.take<double>(static_cast<size_t>(Mc * w.K)) : nullptr;

@@ -1,5 +1,6 @@
 // The fast float-format Linear (FP8 weight-only and W8A8, MXFP4/MXFP8/NVFP4/MXINT4 with or without
-// activation quantization): y = x' W^T + bias through float_gemm_f32, rows of x converted in chunks
+// activation quantization): y = x' W^T + bias through float_gemm_f32 (or, for FP8 elements with bf16
+// x at decode sizes, the bf16 GEMV of float_gemm.hpp), rows of x converted in chunks
 // into leased scratch (no heap allocation), column blocks spread over the host's pool.
 #ifndef INCQ_INC_CPU_FLOAT_FAST_FLOAT_LINEAR_FAST_HPP
 #define INCQ_INC_CPU_FLOAT_FAST_FLOAT_LINEAR_FAST_HPP
@@ -28,7 +29,8 @@ constexpr int64_t kFloatFastMaxDepth = 65536;
 // x' rounds once for NV/FP8 (u), each lane sums at most K/16 + 1 products in fp32 (gamma), 16 lanes
 // and at most K/512 cache-block partials add log2(16) + K/512 more, then post-scale and bias (2u):
 // (K/16 + K/512 + 10) u <= 4234 u = 2.5e-4 at K = 65536 (Higham, Accuracy and Stability of
-// Numerical Algorithms, §3.1). Every compute_type runs this fp32 path today (docs/compute_modes_float.md).
+// Numerical Algorithms, §3.1). The bf16 GEMV (FP8 elements, bf16 x, M <= 4, compute_type auto / bf16)
+// keeps it: exact products, (G/16 + K/G + 8) u <= (K/16 + 9) u (docs/compute_modes_float.md).
 constexpr double kFloatFastTolerance = 2.6e-4;
 
 }  // namespace incq::inc_cpu

@@ -67,6 +67,16 @@ std::vector<uint8_t> repack_nibbles(const std::vector<uint8_t>& src, int64_t N, 
   return out;
 }
 
+// The bf16 tables of an FP8 element table (value of each code 0..255).
+void set_bf16_tables(const float* decode, FloatMatrix* f) {
+  for (int c = 0; c < 128; ++c) {
+    const uint16_t b = float_to_bf16(decode[c]);  // exact: 3 (E4M3) or 2 (E5M2) mantissa bits
+    f->bf16_lo[c] = static_cast<uint8_t>(b & 0xFF);
+    f->bf16_hi[c] = static_cast<uint8_t>(b >> 8);
+  }
+  f->bf16_ok = f->scale_cols == 1 || f->group % 64 == 0;  // groups end where 64-blocks end
+}
+
 }  // namespace
 
 const float* e8m0_float_table() {
@@ -102,6 +112,7 @@ FloatMatrix float_matrix_from_fp8(const Fp8Matrix& m, const Fp8ActQuant& act) {
   f.rows_per_scale = m.rows_per_scale;
   f.group = m.cols_per_scale;
   f.scale_cols = m.scale_cols;
+  set_bf16_tables(m.decode, &f);
   if (!m.bias.empty()) store_exact(m.bias.size(), [&](size_t i) { return m.bias[i]; }, &f.bias_store, &f.bias);
   if (act.enabled) {
     f.input = InputQuant::Fp8;
@@ -130,6 +141,7 @@ FloatMatrix float_matrix_from_mx(const MxMatrix& m) {
     f.fp8_mask = 0xBFFF;
     f.post_mul = 256.0;
     f.codes = m.codes;
+    set_bf16_tables(e4m3_float_table(), &f);
   }
   f.scale_store = m.format.e4m3_scales() ? ScaleStore::E4M3 : ScaleStore::E8M0;
   f.scales = m.scales;

@@ -36,6 +36,13 @@ struct FloatMatrix {
   int fp8_shift = 8;
   uint16_t fp8_mask = 0xFFFF;
   float lut[16] = {};  // Fp4: nibble -> value (E2M1 or MXINT4), exact
+  // bf16 mode (Fp8): low / high byte of the bf16 bits of |value(code)| for codes 0..127 (exact for
+  // every E4M3 / E5M2 value); bf16_ok when the grid suits that kernel (one group per row or groups
+  // of a multiple of 64 elements); bf16_mode when the layer's compute_type allows it (auto, bf16).
+  uint8_t bf16_lo[128] = {};
+  uint8_t bf16_hi[128] = {};
+  bool bf16_ok = false;
+  bool bf16_mode = false;
   std::vector<uint8_t> codes;
 
   ScaleStore scale_store = ScaleStore::F32;
