@@ -142,4 +142,23 @@ TEST(MoeFastInt, SchemeVariantsAndComputeTypes) {
   }
 }
 
+// Decode (one token per chunk): experts and gate/up share prepared activations when their
+// preparation agrees (no act-order, same compute type). Every scheme variant incl. act-order (its
+// own K order per matrix: no sharing), top-k 1 / 4 / 8 with the token picking one expert twice
+// (make_routing: that expert gets 2 rows, the others 1, so it must not share theirs), bf16 and fp32
+// compute.
+TEST(MoeFastInt, DecodeOneTokenSharedPreparationsEveryScheme) {
+  std::vector<IntScheme> schemes(6);
+  schemes[1].group = 32, schemes[1].sym = false, schemes[1].packing = INCQ_PACKING_GPTQ_V2, schemes[1].bias = true;
+  schemes[2].bits = 8, schemes[2].group = -1;
+  schemes[3].bits = 3, schemes[3].sym = false;
+  schemes[4].group = 64, schemes[4].sym = false, schemes[4].packing = INCQ_PACKING_AWQ;
+  schemes[5].group = 32, schemes[5].act_order = true;
+  uint32_t seed = 80;
+  for (const IntScheme& s : schemes) {
+    for (int32_t top_k : {1, 4, 8}) check_int_moe(s, INCQ_DTYPE_BF16, "auto", 1, 9, 128, 96, top_k, seed++);
+    check_int_moe(s, INCQ_DTYPE_F32, "fp32", 1, 9, 128, 96, 4, seed++);
+  }
+}
+
 }  // namespace

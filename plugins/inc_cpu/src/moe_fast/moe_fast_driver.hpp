@@ -15,6 +15,8 @@
 //                                              scratch for `rows` rows; affine in rows (a row costs
 //                                              >= 64 bytes) up to 64-byte alignment
 //   Prepared prepare(const Mat&, const float* x, int64_t ldx, int64_t rows, bool precise, void* scratch)
+//   bool same_preparation(const Mat& a, const Mat& b)
+//                                              prepare(a, x, ...) is also b's preparation of the same x
 //   void gemm(const Mat&, const Prepared&, int64_t n0, int64_t n1, float* y, int64_t ldy)
 //                                              y[m, n - n0] = (x W^T + b)[m, n], any n0 multiple of 64
 //   void gemm_f64(const Mat&, const Prepared&, int64_t n0, int64_t n1, double* y, int64_t ldy)
@@ -224,20 +226,50 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
       off_bytes += scratch_bytes(std::max(Ops::prepare_bytes(ex.gate[e], counts[e], precise),
                                           Ops::prepare_bytes(ex.up[e], counts[e], precise)));
     }
+    // Only owners are prepared: up shares its expert's gate preparation when they agree (same x
+    // rows), and with one token in the chunk (decode) every expert's x is that token's row, so an
+    // expert whose projection agrees with the first touched expert's shares that one.
+    const size_t e0 = static_cast<size_t>(touched[0]);
+    const bool one_token = Tn == 1;
+    auto up_shares_gate = [&](int64_t i) {
+      const size_t e = static_cast<size_t>(touched[i]);
+      return Ops::same_preparation(ex.gate[e], ex.up[e]);
+    };
+    // (A token may pick an expert twice: its rows are then that token's row twice, so sharing
+    // also needs the same row count.)
+    auto shares_first = [&](int64_t i) {
+      return one_token && i > 0 && counts[touched[i]] == counts[touched[0]];
+    };
+    auto gate_shares_first = [&](int64_t i) {
+      return shares_first(i) && Ops::same_preparation(ex.gate[e0], ex.gate[static_cast<size_t>(touched[i])]);
+    };
+    auto up_shares_first = [&](int64_t i) {
+      return shares_first(i) && Ops::same_preparation(ex.up[e0], ex.up[static_cast<size_t>(touched[i])]);
+    };
     auto prepare_gate_up = [&](int64_t item) {
       const int64_t i = item / 2;
       const int64_t e = touched[i];
       const size_t ei = static_cast<size_t>(e);
       const float* x = xs + offsets[e] * H;
       if (item % 2 == 0) {
+        if (gate_shares_first(i)) return;
         new (&p_gate[i]) Prepared(Ops::prepare(ex.gate[ei], x, H, counts[e], precise, prep_gate + prep_off[i]));
       } else {
+        if (up_shares_gate(i) || up_shares_first(i)) return;
         new (&p_up[i]) Prepared(Ops::prepare(ex.up[ei], x, H, counts[e], precise, prep_up + prep_off[i]));
       }
     };
     // Quantizing activations costs about 16 copies per element: parallel sooner.
     const int64_t gate_up_cost = plan.precise || Ops::quantizes_input(ex.gate[0]) ? 16 : 1;
     run_items(exec, 2 * n_touched, 2 * R * H * gate_up_cost, prepare_gate_up);
+    for (int64_t i = 0; i < n_touched; ++i) {  // the shared views, in this order (sources first)
+      if (gate_shares_first(i)) new (&p_gate[i]) Prepared(p_gate[0]);
+      if (up_shares_gate(i)) {
+        new (&p_up[i]) Prepared(p_gate[i]);
+      } else if (up_shares_first(i)) {
+        new (&p_up[i]) Prepared(p_up[0]);
+      }
+    }
 
     // gate and up together, then silu(gate) * up, per block of intermediate columns.
     const int64_t nbI = (I + kColumnsPerItem - 1) / kColumnsPerItem;

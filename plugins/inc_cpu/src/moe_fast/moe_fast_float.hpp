@@ -36,6 +36,8 @@ struct FloatExpertOps {
     for (int64_t r = 0; r < rows; ++r) float_input_row(w, x + r * ldx, xf + r * w.K, nullptr, xd + r * w.K);
     return Prepared{xf, nullptr, w.K, rows};
   }
+  // Unquantized fp32 x is used in place (prepare costs nothing); quantizers are per matrix.
+  static bool same_preparation(const Mat&, const Mat&) { return false; }
   static void gemm(const Mat& w, const Prepared& p, int64_t n0, int64_t n1, float* y, int64_t ldy) {
     f32_floatw_gemm_4x4_avx512(w, p.xf, p.ld, p.rows, n0, n1, GemmOut{y, INCQ_DTYPE_F32, ldy});
   }

@@ -40,7 +40,13 @@ struct IntExpertOps {
     return int_fast::activation_scratch_bytes(m.w, m.ct, rows);
   }
   static Prepared prepare(const Mat& m, const float* x, int64_t ldx, int64_t rows, bool, void* scratch) {
-    return int_fast::prepare_activations(m.w, m.ct, x, ldx, rows, scratch);
+    // The kernels' vectorized rounding / quantization (identical results to the scalar ones).
+    return int_fast::prepare_activations(m.w, m.ct, x, ldx, rows, scratch, &m.kernels);
+  }
+  // Two matrices take the same prepared activations from the same x when both keep the checkpoint's
+  // K order (no act-order gather) with the same padding and compute type.
+  static bool same_preparation(const Mat& a, const Mat& b) {
+    return a.ct == b.ct && a.w.K == b.w.K && a.w.K_int == b.w.K_int && a.w.k_source.empty() && b.w.k_source.empty();
   }
   static void gemm(const Mat& m, const Prepared& p, int64_t n0, int64_t n1, float* y, int64_t ldy) {
     // int_matmul_columns indexes y by absolute column; the driver's y starts at column n0.
