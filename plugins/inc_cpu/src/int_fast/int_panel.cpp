@@ -1,12 +1,13 @@
-// Portable panel producers (int_panel.hpp): decode a strip's tile column once, then scatter its
-// rows into the panel. Prefill reuses each panel across all M rows, so this runs O(K*N) per GEMM
-// against the GEMM's O(M*K*N).
+// Panel producers (int_panel.hpp): the AVX-512 ones (int_panel_kernels.hpp) where the CPU and the
+// arguments allow, else the portable ones here, which decode a strip's tile column once and then
+// scatter its rows into the panel (and are the AVX-512 ones' reference in the tests).
 #include "int_fast/int_panel.hpp"
 
 #include <algorithm>
 #include <cstring>
 
 #include "incq/plugin_helpers.hpp"
+#include "int_fast/int_panel_kernels.hpp"
 
 namespace incq::inc_cpu::int_fast {
 namespace {
@@ -38,9 +39,32 @@ int64_t group_of_row(const IntPackedMatrix& w, int64_t row) {
          w.group_start.begin() - 1;
 }
 
+bool cpu_has_avx512() {
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return ok;
+}
+
+bool cpu_has_avx512bf16() {
+  static const bool ok = cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+  return ok;
+}
+
+bool whole_strips(int64_t n0, int64_t nb) { return n0 % kStripWidth == 0 && nb % kStripWidth == 0; }
+
 }  // namespace
 
 void produce_bf16_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t k0, int64_t kc, uint16_t* panel) {
+  const bool whole_tiles = k0 >= 0 && kc >= 0 && k0 % w.k_tile == 0 &&
+                           (kc % w.k_tile == 0 || k0 + kc >= w.K_int);
+  if (cpu_has_avx512bf16() && whole_strips(n0, nb) && whole_tiles) {
+    produce_bf16_panel_avx512bf16(w, n0, nb, k0, kc, panel);
+  } else {
+    produce_bf16_panel_scalar(w, n0, nb, k0, kc, panel);
+  }
+}
+
+void produce_bf16_panel_scalar(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t k0, int64_t kc, uint16_t* panel) {
   const int64_t pairs = (kc + 1) / 2;
   std::memset(panel, 0, static_cast<size_t>(pairs * nb * 2) * sizeof(uint16_t));
   const int64_t k_end = std::min(k0 + kc, w.K_int);
@@ -75,6 +99,15 @@ void produce_u8_group_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, in
 
 void produce_u8_rows_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t r0, int64_t r1,
                            uint8_t* panel) {
+  if (cpu_has_avx512() && whole_strips(n0, nb) && r0 % w.k_tile == 0 && r1 % w.k_tile == 0) {
+    produce_u8_rows_panel_avx512(w, n0, nb, r0, r1, panel);
+  } else {
+    produce_u8_rows_panel_scalar(w, n0, nb, r0, r1, panel);
+  }
+}
+
+void produce_u8_rows_panel_scalar(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t r0, int64_t r1,
+                                  uint8_t* panel) {
   std::memset(panel, 0, static_cast<size_t>((r1 - r0) * nb));
   uint8_t q[32];
   for (int64_t jb = 0; jb < nb; jb += kStripWidth) {
@@ -95,6 +128,15 @@ void produce_u8_rows_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int
 }
 
 void produce_group_params(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t g, float* scale, int32_t* zero) {
+  if (cpu_has_avx512() && whole_strips(n0, nb)) {
+    produce_group_params_avx512(w, n0, nb, g, scale, zero);
+  } else {
+    produce_group_params_scalar(w, n0, nb, g, scale, zero);
+  }
+}
+
+void produce_group_params_scalar(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t g, float* scale,
+                                 int32_t* zero) {
   for (int64_t j = 0; j < nb; ++j) {
     const int64_t n = n0 + j;
     if (n >= w.N) {
