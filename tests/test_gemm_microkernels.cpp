@@ -227,8 +227,7 @@ TEST(GemmDriver, Bf16AllTiers) {
   if (!avx512_ok()) GTEST_SKIP() << "CPU lacks AVX-512";
   check_bf16_driver(g::GemmTier::kAvx512Fp32);
   if (has_bf16()) check_bf16_driver(g::GemmTier::kAvx512Bf16);
-  // The AMX tier of the bf16 driver is not offered (best_bf16_tier, gemm_driver.cpp): it died with
-  // SIGILL on the measurement host. Its microkernel is still checked above.
+  if (g::amx_request_permission()) check_bf16_driver(g::GemmTier::kAmx);
 }
 
 // ------------------------------------------------------------------ int8

@@ -60,11 +60,12 @@ void check(const MatrixCase& c, const IntWoMatrix& src, const IntPackedMatrix& w
     }
   }
   // docs/compute_modes.md: bf16 weights are rounded once (2^-8 relative: 8 significant bits), fp32 sums in K steps of at
-  // most kMaxSegmentRows rows; int8 sums are exact per segment, then one fp32 step each.
+  // most prefill_bf16_k_step rows; int8 sums are exact per segment, then one fp32 step each.
   const double u = std::ldexp(1.0, -24);
-  const int64_t steps = (w.K_int + kMaxSegmentRows - 1) / kMaxSegmentRows;
+  const int64_t kstep = prefill_bf16_k_step(p);
+  const int64_t steps = (w.K_int + kstep - 1) / kstep;
   const double bound = ct == ComputeType::kInt8 ? (w.num_segments() + 4) * u
-                                                : std::ldexp(1.0, -8) + (kMaxSegmentRows + steps + 4) * u;
+                                                : std::ldexp(1.0, -8) + (kstep + steps + 4) * u;
   ASSERT_LE(bound, ct == ComputeType::kInt8 ? kIntFastInt8Tolerance : kIntFastTolerance);
   for (int64_t m = 0; m < M; ++m) {
     for (int64_t n = 0; n < N; ++n) {

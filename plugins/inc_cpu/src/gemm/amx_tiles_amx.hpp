@@ -19,6 +19,24 @@ struct alignas(64) AmxTileConfig {
   uint8_t rows[16];
 };
 
+// Loads a tile configuration. Not GCC 12's _tile_loadconfig: its asm declares only 8 bytes of the
+// 64-byte config as read ("m"(*(const void**)p)), so the compiler may drop the stores of the tile
+// shapes as dead; it did in amx_bf16_block_begin (objdump: only the palette byte and a zeroed
+// block reached ldtilecfg), every tile then had 0 rows and the first tile op raised #UD = SIGILL on
+// the Sapphire Rapids host. Here the whole struct is the asm's input.
+inline void amx_load_config(const AmxTileConfig& cfg) {
+#ifdef _tile_loadconfig  // tests/gemm_tuning/amx_emulation replaces the intrinsics by macros
+  _tile_loadconfig(&cfg);
+#else
+  __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
+#endif
+}
+
+// The tile load/store intrinsics are asm without memory operands: the compiler does not know they
+// read or write memory. A compiler barrier between C++ stores and tile loads of the same bytes, and
+// between tile stores and C++ reads of them, keeps it from reordering or forwarding across them.
+inline void amx_memory_barrier() { __asm__ volatile("" ::: "memory"); }
+
 inline void amx_configure(int a_bytes, int b_rows) {
   AmxTileConfig cfg;
   std::memset(&cfg, 0, sizeof cfg);
@@ -35,7 +53,8 @@ inline void amx_configure(int a_bytes, int b_rows) {
     cfg.colsb[i] = 64;
     cfg.rows[i] = uint8_t(b_rows);
   }
-  _tile_loadconfig(&cfg);
+  amx_load_config(cfg);
+  amx_memory_barrier();
 }
 
 }  // namespace incq::inc_cpu::gemm

@@ -25,6 +25,7 @@ void gemm_bf16_f32_32x32_amx(const Bf16TileArgs& t) {
       _mm512_store_ps(buf + m * 32 + 16, _mm512_maskz_loadu_ps(k.hi, t.c + m * t.ldc + 16));
     }
   }
+  amx_memory_barrier();  // buf / C stores above, tile loads below
   if (t.accumulate) {
     _tile_loadd(0, c, ldc_bytes);
     _tile_loadd(1, c + 16, ldc_bytes);
@@ -58,6 +59,7 @@ void gemm_bf16_f32_32x32_amx(const Bf16TileArgs& t) {
     _tile_stored(2, c + 16 * (ldc_bytes / 4), ldc_bytes);
     _tile_stored(3, c + 16 * (ldc_bytes / 4) + 16, ldc_bytes);
   }
+  amx_memory_barrier();  // tile stores above, C++ reads of buf / C after
   if (!direct) {
     const ColumnMasks k(t.nr);
     for (int64_t m = 0; m < t.mr; ++m) store_row(t.c + m * t.ldc, k, _mm512_load_ps(buf + m * 32),

@@ -70,6 +70,7 @@ void gemm_bf16_f32_32xnc_amx_block(const Bf16AmxBlockArgs& t) {
   } else {
     run_chunks<false>(t);
   }
+  amx_memory_barrier();  // the tile stores into acc above, the AVX-512 reads below
   for (int64_t j = 0; j < t.panels && j * 32 < t.n_valid; ++j) {
     const ColumnMasks k(std::min<int64_t>(32, t.n_valid - j * 32));
     const float* acc = t.acc + j * 1024;

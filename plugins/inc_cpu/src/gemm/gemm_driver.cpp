@@ -61,9 +61,9 @@ const char* gemm_tier_name(GemmTier t) {
 }
 
 GemmTier best_bf16_tier() {
-  // Not AMX: the AMX bf16 block kernel (bf16_rows_amx_block) died with SIGILL in the driver test on
-  // the Sapphire Rapids measurement host (2026-11-22; its per-tile microkernel passes there), so bf16
-  // prefill runs on AVX512-BF16 until the block kernel's tile-state handling is fixed and measured.
+  // (AMX's bf16 block kernel once died with SIGILL here: GCC 12's _tile_loadconfig let the compiler
+  // drop the tile shapes from the config, see amx_tiles_amx.hpp amx_load_config.)
+  if (amx_request_permission()) return GemmTier::kAmx;
   if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
     return GemmTier::kAvx512Bf16;

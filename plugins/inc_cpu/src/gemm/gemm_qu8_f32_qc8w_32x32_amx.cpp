@@ -48,6 +48,7 @@ void gemm_qu8_f32_qc8w_32x32_amx(const Qu8TileArgs& t) {
       _tile_stored(2, acc + 16 * 32, 128);
       _tile_stored(3, acc + 16 * 32 + 16, 128);
     }
+    amx_memory_barrier();  // the tile stores into acc above, the AVX-512 reads below
     const float* ws = t.w_scale + g * t.ws_ld;
     const __m512 slo = _mm512_maskz_loadu_ps(k.lo, ws), shi = _mm512_maskz_loadu_ps(k.hi, ws + 16);
     __m512 zlo = _mm512_setzero_ps(), zhi = _mm512_setzero_ps();

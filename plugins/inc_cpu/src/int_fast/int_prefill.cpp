@@ -80,14 +80,15 @@ Layout layout(const IntPackedMatrix& w, const IntPrefill& p, ComputeType ct, int
   return l;
 }
 
-gemm::Bf16Gemm bf16_desc(const IntPackedMatrix& w, const Bf16Ctx* ctx, int64_t M) {
+gemm::Bf16Gemm bf16_desc(const IntPackedMatrix& w, const IntPrefill& p, const Bf16Ctx* ctx, int64_t M) {
   gemm::Bf16Gemm g;
   g.M = M;
   g.N = w.N;
   g.K = w.K_int;
   g.b = {bf16_block, ctx};
-  // K steps of at most kMaxSegmentRows rows: the fp32 accumulation bound of docs/compute_modes.md.
-  g.blocking.kc = kMaxSegmentRows;
+  g.tier = p.bf16_tier;
+  // Bounded K steps: the fp32 accumulation bound of docs/compute_modes.md.
+  g.blocking.kc = prefill_bf16_k_step(p);
   return g;
 }
 
@@ -103,8 +104,7 @@ gemm::Qu8Gemm qu8_desc(const IntPackedMatrix& w, const IntPrefill& p, const Qu8C
 
 size_t gemm_bytes(const IntPackedMatrix& w, const IntPrefill& p, ComputeType ct, int64_t M, int threads) {
   if (ct == ComputeType::kBf16) {
-    gemm::Bf16Gemm g = bf16_desc(w, nullptr, M);
-    g.tier = p.bf16_tier;
+    const gemm::Bf16Gemm g = bf16_desc(w, p, nullptr, M);
     return gemm::gemm_bf16_scratch_bytes(g, threads);
   }
   gemm::Qu8Gemm g = qu8_desc(w, p, nullptr, M);
@@ -130,6 +130,10 @@ IntPrefill plan_int_prefill(const IntPackedMatrix& w) {
   // The fp32-only tier has no bf16 rounding to offer speed for; the decode kernels are as good.
   if (p.bf16_tier == gemm::GemmTier::kAvx512Fp32) p.bf16_tier = gemm::GemmTier::kNone;
   return p;
+}
+
+int64_t prefill_bf16_k_step(const IntPrefill& p) {
+  return p.bf16_tier == gemm::GemmTier::kAmx ? 4 * kMaxSegmentRows : kMaxSegmentRows;
 }
 
 bool use_prefill(const IntPrefill& p, ComputeType ct, int32_t act_dtype, int64_t M) {
@@ -196,13 +200,12 @@ bool int_prefill_rows(const IntPackedMatrix& w, const IntPrefill& p, ComputeType
     uint16_t* ab = reinterpret_cast<uint16_t*>(a);
     gemm::prepare_a_bf16_from_f32_avx512(src, ldsrc, 0, mc, kreal, l.kp, ab, l.lda);
     const Bf16Ctx ctx{&w};
-    gemm::Bf16Gemm g = bf16_desc(w, &ctx, mc);
+    gemm::Bf16Gemm g = bf16_desc(w, p, &ctx, mc);
     g.a = ab;
     g.lda = l.lda;
     g.c = y;
     g.ldc = w.N;
     g.accumulate = bias;
-    g.tier = p.bf16_tier;
     gemm::gemm_bf16_f32(g, &shim, gemm_scratch, gemm_room);
     return true;
   }

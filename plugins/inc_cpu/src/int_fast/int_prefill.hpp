@@ -39,6 +39,12 @@ struct IntPrefill {
 };
 IntPrefill plan_int_prefill(const IntPackedMatrix& w);
 
+// Rows the bf16 mode sums in fp32 before adding the sum into y (the GEMM's K step): 256 on
+// AVX512-BF16 (kMaxSegmentRows, as the decode path), 1024 on AMX, whose tiles are stored and added
+// into C at every step (at 256 that epilogue cost about a quarter of the tile work). Either way
+// 2^-8 + (step + steps + 4) u stays inside the declared 2^-8 + 2^-11 (2^-11 = 8192 u).
+int64_t prefill_bf16_k_step(const IntPrefill& p);
+
 // Whether apply with this compute type, activation dtype (incq_dtype) and row count takes the prefill
 // path. bf16 mode only for BF16 activations: rounding the weights to bf16 costs up to 2^-8 * mag
 // (bf16 has 8 significant bits), which with the fp32 part fits the declared 2^-8 + 2^-11 only when
