@@ -11,6 +11,7 @@ namespace incq::inc_cpu::int_fast {
 namespace {
 
 constexpr int kMaxPlannedThreads = 64;
+constexpr int64_t kPrepareRows = 16;  // activation rows per work item of the row preparation
 constexpr int64_t kPanel = gemm::kPanelCols;
 
 size_t align64(size_t v) { return (v + 63) / 64 * 64; }
@@ -179,13 +180,15 @@ bool int_prefill_rows(const IntPackedMatrix& w, const IntPrefill& p, ComputeType
     shim.pool_ctx = const_cast<incq_exec*>(exec);
   }
 
-  // Activations in internal K order (padding rows 0), then into the kernels' form.
+  // Activations in internal K order (padding rows 0), then into the kernels' form, and y's bias
+  // rows: split by rows over the GEMM's threads (done serially it took about as long as the GEMM
+  // itself at 16 threads for K = 14336).
   const float* src = x;
   int64_t ldsrc = w.K, kreal = w.K;
+  float* gathered = nullptr;
   if (!w.k_source.empty()) {
-    float* g = reinterpret_cast<float*>(base);
-    for (int64_t m = 0; m < mc; ++m) gather_x_internal(w, x + m * w.K, g + m * w.K_int);
-    src = g;
+    gathered = reinterpret_cast<float*>(base);
+    src = gathered;
     ldsrc = w.K_int;
     kreal = w.K_int;
   }
@@ -194,14 +197,32 @@ bool int_prefill_rows(const IntPackedMatrix& w, const IntPrefill& p, ComputeType
   const bool bias = w.bias_dtype != 0;
   if (bias) {
     for (int64_t n = 0; n < w.N; ++n) y[n] = w.bias_at(n);
-    for (int64_t m = 1; m < mc; ++m) std::copy(y, y + w.N, y + m * w.N);
   }
+  const int64_t ns = static_cast<int64_t>(p.seg_start.size()) - 1;
+  int8_t* aq = reinterpret_cast<int8_t*>(a);
+  float* sx = reinterpret_cast<float*>(a + l.a);
+  int32_t* gsum = reinterpret_cast<int32_t*>(a + l.a + l.scale);
+  auto prepare_rows = [&](int64_t item) {
+    const int64_t m0 = item * kPrepareRows, m1 = std::min(mc, m0 + kPrepareRows);
+    if (gathered != nullptr) {
+      for (int64_t m = m0; m < m1; ++m) gather_x_internal(w, x + m * w.K, gathered + m * w.K_int);
+    }
+    if (bias) {
+      for (int64_t m = std::max<int64_t>(m0, 1); m < m1; ++m) std::copy(y, y + w.N, y + m * w.N);
+    }
+    if (ct == ComputeType::kBf16) {
+      gemm::prepare_a_bf16_from_f32_avx512(src, ldsrc, m0, m1, kreal, l.kp, reinterpret_cast<uint16_t*>(a), l.lda);
+    } else {
+      gemm::prepare_a_s8_from_f32_avx512(src, ldsrc, m0, m1, kreal, l.kp, aq, l.lda, sx, p.seg_start.data(), ns,
+                                         gsum);
+    }
+  };
+  parallel_for_each(&shim, (mc + kPrepareRows - 1) / kPrepareRows, prepare_rows);
+
   if (ct == ComputeType::kBf16) {
-    uint16_t* ab = reinterpret_cast<uint16_t*>(a);
-    gemm::prepare_a_bf16_from_f32_avx512(src, ldsrc, 0, mc, kreal, l.kp, ab, l.lda);
     const Bf16Ctx ctx{&w};
     gemm::Bf16Gemm g = bf16_desc(w, p, &ctx, mc);
-    g.a = ab;
+    g.a = reinterpret_cast<const uint16_t*>(a);
     g.lda = l.lda;
     g.c = y;
     g.ldc = w.N;
@@ -209,11 +230,6 @@ bool int_prefill_rows(const IntPackedMatrix& w, const IntPrefill& p, ComputeType
     gemm::gemm_bf16_f32(g, &shim, gemm_scratch, gemm_room);
     return true;
   }
-  int8_t* aq = reinterpret_cast<int8_t*>(a);
-  float* sx = reinterpret_cast<float*>(a + l.a);
-  int32_t* gsum = reinterpret_cast<int32_t*>(a + l.a + l.scale);
-  const int64_t ns = static_cast<int64_t>(p.seg_start.size()) - 1;
-  gemm::prepare_a_s8_from_f32_avx512(src, ldsrc, 0, mc, kreal, l.kp, aq, l.lda, sx, p.seg_start.data(), ns, gsum);
   const Qu8Ctx ctx{&w, p.seg_start.data()};
   gemm::Qu8Gemm g = qu8_desc(w, p, &ctx, mc);
   g.a = aq;
