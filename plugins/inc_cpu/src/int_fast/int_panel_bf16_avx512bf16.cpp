@@ -13,26 +13,23 @@
 namespace incq::inc_cpu::int_fast {
 namespace {
 
-// w = q * s + nzs with nzs = -(z * s): z * s is exact in fp32 (|z| <= 256, an fp16 scale has 11
-// significant bits), and so is s * (q - z), so the single rounding of the fma leaves it exact.
+// w = s * float(q - z), exactly as the portable producer computes it (the product is exact in fp32:
+// |q - z| <= 256 and an fp16 scale has 11 significant bits), so the panels are bit-identical,
+// signed zeros included.
 struct Factors {
-  __m512 s, nzs;
+  __m512 s;
+  __m512i z;
 };
 
 Factors group_factors(const IntPackedMatrix& w, int64_t strip, int64_t width, __mmask16 lanes, int64_t g) {
   const __m512 s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, w.strip_scales(strip) + g * width));
-  __m512 z;
-  if (w.sym) {
-    z = _mm512_set1_ps(static_cast<float>(1 << (w.bits - 1)));
-  } else {
-    alignas(64) float zf[16] = {};
-    for (int64_t j = 0; j < width; ++j) zf[j] = static_cast<float>(w.zero_at(g, strip * kStripWidth + j));
-    z = _mm512_load_ps(zf);
-  }
-  return {s, _mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, s))};
+  if (w.sym) return {s, _mm512_set1_epi32(1 << (w.bits - 1))};
+  alignas(64) int32_t z[16] = {};
+  for (int64_t j = 0; j < width; ++j) z[j] = w.zero_at(g, strip * kStripWidth + j);
+  return {s, _mm512_load_si512(z)};
 }
 
-__m512 dequant(__m512i q, const Factors& f) { return _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), f.s, f.nzs); }
+__m512 dequant(__m512i q, const Factors& f) { return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, f.z)), f.s); }
 
 __m512i field(__m512i v, int shift, __m512i mask) {
   return _mm512_and_si512(_mm512_srl_epi32(v, _mm_cvtsi32_si128(shift)), mask);

