@@ -84,27 +84,6 @@ st::TensorToWrite f16_tensor(const std::string& name, const std::vector<float>& 
   return t;
 }
 
-// GPTQ v1 stores zero-1, so an asymmetric zero of 0 cannot be written (it would wrap into the
-// neighbouring fields). Re-quantize those groups with zero 1, the nearest representable choice,
-// keeping the scale: q = clamp(round(w / s) + 1, 0, 2^b - 1).
-void fit_gptq_v1_zero_range(quant::IntWeights& q, const std::vector<float>& w_kn) {
-  const int32_t maxq = (1 << q.bits) - 1;
-  for (int64_t n = 0; n < q.N; ++n) {
-    for (int64_t g = 0; g < q.num_groups(); ++g) {
-      const size_t gi = static_cast<size_t>(g * q.N + n);
-      if (q.zeros[gi] != 0) continue;
-      q.zeros[gi] = 1;
-      const double scale = incq::half_to_float(q.scales[gi]);
-      for (int64_t k = 0; k < q.K; ++k) {
-        if (q.group_of(k) != g) continue;
-        const size_t i = static_cast<size_t>(k * q.N + n);
-        const double code = quant::round_half_to_even(w_kn[i] / scale) + 1;
-        q.q[i] = static_cast<uint8_t>(std::clamp<double>(code, 0, maxq));
-      }
-    }
-  }
-}
-
 struct Writer {
   const QuantConfig& config;
   const GivenWeights* given;
@@ -161,7 +140,7 @@ struct Writer {
     if (act_order) gi = quant::make_act_order_g_idx(in, s.scheme.group_size, rng());
     quant::IntWeights q =
         quant::quantize_rtn(w_kn.data(), in, out_f, s.scheme.bits, s.scheme.group_size, s.scheme.sym != 0, gi);
-    if (s.scheme.packing == INCQ_PACKING_GPTQ_V1 && !s.scheme.sym) fit_gptq_v1_zero_range(q, w_kn);
+    if (s.scheme.packing == INCQ_PACKING_GPTQ_V1 && !s.scheme.sym) quant::fit_gptq_v1_zero_range(q, w_kn.data());
     try {
       for (const auto& p : quant::pack_int(q, static_cast<incq_packing>(s.scheme.packing), g_idx || act_order))
         out.push_back(to_write(name + "." + p.name, p));

@@ -134,4 +134,22 @@ IntWeights quantize_rtn(const float* w_kn, int64_t K, int64_t N, int bits, int g
   return w;
 }
 
+void fit_gptq_v1_zero_range(IntWeights& q, const float* w_kn) {
+  const int32_t maxq = (1 << q.bits) - 1;
+  for (int64_t n = 0; n < q.N; ++n) {
+    for (int64_t g = 0; g < q.num_groups(); ++g) {
+      const size_t gi = static_cast<size_t>(g * q.N + n);
+      if (q.zeros[gi] != 0) continue;
+      q.zeros[gi] = 1;
+      const double scale = incq::half_to_float(q.scales[gi]);
+      for (int64_t k = 0; k < q.K; ++k) {
+        if (q.group_of(k) != g) continue;
+        const size_t i = static_cast<size_t>(k * q.N + n);
+        const double code = round_half_to_even(w_kn[i] / scale) + 1;
+        q.q[i] = static_cast<uint8_t>(std::clamp<double>(code, 0, maxq));
+      }
+    }
+  }
+}
+
 }  // namespace incq::host::quant

@@ -21,6 +21,11 @@ namespace incq::host::quant {
 IntWeights quantize_rtn(const float* w_kn, int64_t K, int64_t N, int bits, int group_size, bool sym,
                         const std::vector<int32_t>& g_idx = {});
 
+// GPTQ v1 stores zero-1, so an asymmetric zero of 0 cannot be written (pack_int refuses it). Moves
+// every such group of q (quantized from w_kn by quantize_rtn) to zero 1, the nearest zero v1 can
+// hold, keeping its scale: q = clamp(round(w / s) + 1, 0, 2^b - 1). Other groups are untouched.
+void fit_gptq_v1_zero_range(IntWeights& q, const float* w_kn);
+
 // torch.round semantics: nearest integer, ties to even. Exposed for tests.
 double round_half_to_even(double v);
 

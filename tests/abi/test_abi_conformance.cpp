@@ -291,16 +291,23 @@ std::string can_implement_reason(const incq_impl_desc& d, const incq_layer_desc&
 // but only lossily (it still quantizes x), so it is judged against the oracle that quantizes
 // activations exactly as it must. Otherwise weight-only (act_bits 16), which a weight-only
 // implementation claiming the scheme must accept. Returns "" and sets c, or both refusals.
-// A scheme refused at the small size must be accepted at the realistic one (scale 8).
+// A scheme refused at the small size must be accepted at the realistic one (scale 8), with the
+// group size first listed or, for an implementation taking any group, at AutoRound's default 128
+// when 32 is refused (a per-group overhead can put an asym g32 layout over the resident limit).
 std::string accepted_case(const incq_impl_desc& d, IntScheme s, uint32_t seed, LayerCase& c) {
   std::string reasons;
-  for (int64_t scale : {1, 8}) {
+  const bool any_group = d.num_group_sizes == 0 || d.group_sizes == nullptr;
+  std::vector<std::pair<int64_t, int>> tries{{1, s.group_size}, {8, s.group_size}};
+  if (any_group && s.group_size != 128) tries.push_back({8, 128});
+  for (const auto& [scale, group] : tries) {
+    s.group_size = group;
     for (int act_bits : {8, 16}) {
       s.act_bits = act_bits;
       c = make_case(d, s, seed, scale);
       const std::string why = can_implement_reason(d, c.desc());
       if (why.empty()) return "";
-      reasons += " [scale " + std::to_string(scale) + ", act_bits " + std::to_string(act_bits) + ": " + why + "]";
+      reasons += " [scale " + std::to_string(scale) + ", group " + std::to_string(group) + ", act_bits " +
+                 std::to_string(act_bits) + ": " + why + "]";
     }
   }
   return "can_implement refused a scheme its descriptor claims:" + reasons;

@@ -83,7 +83,9 @@ std::vector<double> add_quantized_matrix(LayerCase& c, const std::string& prefix
   std::vector<float> w(static_cast<size_t>(K * N));
   for (auto& v : w) v = rng.next();
   const IntScheme& s = c.scheme;
-  const quant::IntWeights q = quant::quantize_rtn(w.data(), K, N, s.bits, s.group_size, s.sym);
+  quant::IntWeights q = quant::quantize_rtn(w.data(), K, N, s.bits, s.group_size, s.sym);
+  // A large asym case has groups whose zero is 0, which GPTQ v1 cannot store.
+  if (!s.sym && s.packing == INCQ_PACKING_GPTQ_V1) quant::fit_gptq_v1_zero_range(q, w.data());
   const std::vector<quant::PackedTensor> packed = quant::pack_int(q, s.packing, /*with_g_idx=*/false);
   for (const auto& t : packed) c.tensors.push_back({prefix + t.name, t});
 
