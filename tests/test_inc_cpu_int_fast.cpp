@@ -145,7 +145,7 @@ TEST(IntFastKernels, EveryTierModeAndFormatMatchesTheOracle) {
   for (const MatrixCase& c : all_cases()) {
     const IntWoMatrix src = int_fast_test::make_matrix(c, seed++);
     const IntPackedMatrix w = repack_int_matrix(src);
-    for (int64_t M : {1, 2, 3, 5, 16, 33}) {
+    for (int64_t M : {1, 2, 3, 5, 7, 16, 33}) {
       const std::vector<float> x = int_fast_test::make_x(M, c.K, seed++);
       for (const Tier& t : tiers) {
         for (ComputeType ct : {ComputeType::kFp32, ComputeType::kBf16, ComputeType::kInt8}) {

@@ -122,9 +122,10 @@ struct GroupRows {
       #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) {
         const uint32_t* p = sp.codes[i] + t * sp.tile_stride[i];
-        // Two code streams per thread: ask for the line 1 KiB ahead so that enough reads are in
-        // flight per core to approach the memory bandwidth with all cores busy.
-        _mm_prefetch(reinterpret_cast<const char*>(p + 256), _MM_HINT_T0);
+        // Two code streams per thread: ask for the line 4 KiB ahead so that enough reads are in
+        // flight per core to approach the memory bandwidth with all cores busy (1 KiB ahead was
+        // ~8 % slower single-threaded, no prefetch ~35 %: notes/profiles/cpu-decode-*.txt).
+        _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchDwords), _MM_HINT_T0);
         const int64_t width = sp.tile_stride[i] / kDw;
         #pragma GCC unroll 16
         for (int k = 0; k < kDw; ++k) d[i][k] = _mm512_maskz_loadu_epi32(sp.mask[i], p + k * width);

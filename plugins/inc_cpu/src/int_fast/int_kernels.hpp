@@ -17,6 +17,9 @@
 
 namespace incq::inc_cpu::int_fast {
 
+// How far ahead (in code dwords of one strip stream) the AVX-512 kernels prefetch: 4 KiB.
+constexpr int64_t kPrefetchDwords = 1024;
+
 using F32GemmFn = void (*)(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int64_t s0,
                            int64_t s1, float* y, int64_t ldy);
 using Qd8GemmFn = void (*)(const IntPackedMatrix& w, const int8_t* xq, int64_t ldq, const float* sx,

@@ -1,6 +1,7 @@
 #include "int_fast/int_linear_apply.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -12,7 +13,11 @@
 namespace incq::inc_cpu::int_fast {
 namespace {
 
-constexpr int64_t kStripsPerItem = 4;  // 64 columns per unit of parallel work
+// 32 columns (the kernels' strip pair) per item of work. Items are handed out from one atomic
+// counter by as many tasks as there are threads, so a thread that starts late (a worker's wake-up
+// takes tens of microseconds on some machines) just takes fewer items: the call's time stays close
+// to its bytes / bandwidth even when the threads start unevenly.
+constexpr int64_t kStripsPerItem = 2;
 
 size_t align64(size_t v) { return (v + 63) / 64 * 64; }
 
@@ -51,16 +56,30 @@ struct ColumnWork {
   const PreparedActivations* act;
   float* y;
   int64_t ldy;
+  int64_t items;
+  std::atomic<int64_t> next{0};
 };
 
-void column_items(void* ctx, int64_t begin, int64_t end) {
-  const ColumnWork& c = *static_cast<const ColumnWork*>(ctx);
+// One task per thread; each drains items until none is left.
+void column_tasks(void* ctx, int64_t, int64_t) {
+  ColumnWork& c = *static_cast<ColumnWork*>(ctx);
   const IntPackedMatrix& w = c.weights->w;
-  for (int64_t i = begin; i < end; ++i) {
+  for (int64_t i = c.next.fetch_add(1, std::memory_order_relaxed); i < c.items;
+       i = c.next.fetch_add(1, std::memory_order_relaxed)) {
     const int64_t n0 = i * kStripsPerItem * kStripWidth;
     const int64_t n1 = std::min(w.N, n0 + kStripsPerItem * kStripWidth);
     int_matmul_columns(w, c.weights->kernels, *c.act, n0, n1, c.y, c.ldy, true);
   }
+}
+
+// Tasks for one call: the threads the host lends (or the pool's budget), at most one per item.
+int64_t column_task_count(const incq_exec* exec, int64_t items) {
+  const bool host_pool = INCQ_HAS_FIELD(exec, incq_exec, pool_ctx) && exec->parallel_for != nullptr;
+  const bool bounded = INCQ_HAS_FIELD(exec, incq_exec, max_threads) && exec->max_threads > 0;
+  // A host pool without a stated bound gets every item as a task (its own pool sizes the split).
+  int64_t threads = bounded ? exec->max_threads : (host_pool ? items : 1);
+  if (!host_pool) threads = std::min<int64_t>(threads, worker_pool_budget());
+  return std::max<int64_t>(1, std::min(threads, items));
 }
 
 // Prefill pass layout: x rows (fp32) | y rows (fp32) | int_prefill_rows' scratch.
@@ -141,8 +160,8 @@ void int_fast_linear_apply(const IntFastWeights& weights, ComputeType ct, const 
     const int64_t mc = std::min(kApplyRowChunk, xv.rows - m0);
     for (int64_t m = 0; m < mc; ++m) load_row(xv, m0 + m, xf + m * w.K, weights.kernels);
     const PreparedActivations act = prepare_activations(w, ct, xf, w.K, mc, prep, &weights.kernels);
-    ColumnWork work{&weights, &act, yf, w.N};
-    run_parallel(exec, items, column_items, &work);
+    ColumnWork work{&weights, &act, yf, w.N, items};
+    run_parallel(exec, column_task_count(exec, items), column_tasks, &work);
     for (int64_t m = 0; m < mc; ++m) store_row(yv, m0 + m, yf + m * w.N);
   }
 }

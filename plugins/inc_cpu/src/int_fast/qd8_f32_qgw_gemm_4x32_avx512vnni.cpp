@@ -100,7 +100,7 @@ struct GroupRows {
       #pragma GCC unroll 16
       for (int i = 0; i < 2; ++i) {
         const uint32_t* p = sp.codes[i] + t * kDw * sp.width[i];
-        _mm_prefetch(reinterpret_cast<const char*>(p + 256), _MM_HINT_T0);  // as in the fp32 kernel
+        _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchDwords), _MM_HINT_T0);  // as in the fp32 kernel
         #pragma GCC unroll 16
         for (int k = 0; k < kDw; ++k) d[i][k] = _mm512_maskz_loadu_epi32(sp.mask[i], p + k * sp.width[i]);
       }
