@@ -32,25 +32,6 @@ inline float hsum(__m512 v) {
   return _mm_cvtss_f32(b);
 }
 
-// One scale value, inlined (the FP8 grids are F32 / BF16 / F16; MXFP8 is E8M0 through its table).
-struct ScaleReader {
-  const uint8_t* base;
-  ScaleStore store;
-  const float* table;  // E8M0 / E4M3 byte tables
-  int64_t cols;
-  float at(int64_t row, int64_t g) const {
-    const size_t i = static_cast<size_t>(row * cols + g);
-    uint16_t h;
-    float f;
-    switch (store) {
-      case ScaleStore::F32: std::memcpy(&f, base + 4 * i, 4); return f;
-      case ScaleStore::BF16: std::memcpy(&h, base + 2 * i, 2); return bf16_to_float(h);
-      case ScaleStore::F16: std::memcpy(&h, base + 2 * i, 2); return half_to_float(h);
-      default: return table[base[i]];
-    }
-  }
-};
-
 struct Tables {
   __m512i hi0, hi1, lo0, lo1, sign;
 };
@@ -75,13 +56,13 @@ inline __m512 dot(__m512 acc, __m512i w, const uint16_t* x) {
 // scale per row, applied at the end.
 template <int MR, bool kGrouped>
 void tile(const Tables& t, const uint8_t* const* codes, const int64_t* srow, int64_t K, int64_t G,
-          const ScaleReader& sc, const uint16_t* x, int64_t ldx, float out[][4]) {
+          const FloatMatrix& w, const uint16_t* x, int64_t ldx, float out[][4]) {
   __m512 acc[MR][4], tot[MR][4];
   for (int mi = 0; mi < MR; ++mi)
     for (int r = 0; r < 4; ++r) acc[mi][r] = tot[mi][r] = _mm512_setzero_ps();
   auto flush = [&](int64_t g) {
     for (int r = 0; r < 4; ++r) {
-      const __m512 s = _mm512_set1_ps(sc.at(srow[r], g));
+      const __m512 s = _mm512_set1_ps(w.scale_at(srow[r], g));
       for (int mi = 0; mi < MR; ++mi) {
         tot[mi][r] = _mm512_fmadd_ps(acc[mi][r], s, tot[mi][r]);
         acc[mi][r] = _mm512_setzero_ps();
@@ -104,7 +85,7 @@ void tile(const Tables& t, const uint8_t* const* codes, const int64_t* srow, int
   }
   for (int mi = 0; mi < MR; ++mi) {
     for (int r = 0; r < 4; ++r) {
-      out[mi][r] = kGrouped ? hsum(tot[mi][r]) : hsum(acc[mi][r]) * sc.at(srow[r], 0);
+      out[mi][r] = kGrouped ? hsum(tot[mi][r]) : hsum(acc[mi][r]) * w.scale_at(srow[r], 0);
     }
   }
 }
@@ -125,6 +106,25 @@ bool fp8_bf16_cpu_supported() {
   return ok;
 }
 
+void permute_bf16_row_fp8w(const uint16_t* x, int64_t K, uint16_t* out) {
+  // Two-source word permutes over the block's 64 words (index = k within the block): out[j] for
+  // j < 32 is k = 16 (j / 8) + j % 8, for j >= 32 the same + 8.
+  alignas(64) uint16_t i0[32], i1[32];
+  for (int j = 0; j < 32; ++j) {
+    i0[j] = static_cast<uint16_t>(16 * (j / 8) + j % 8);
+    i1[j] = static_cast<uint16_t>(i0[j] + 8);
+  }
+  const __m512i idx0 = _mm512_load_si512(i0), idx1 = _mm512_load_si512(i1);
+  for (int64_t b = 0; b < K; b += 64) {
+    const int64_t left = K - b;
+    const __mmask32 m0 = left >= 32 ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
+    const __mmask32 m1 = left >= 64 ? ~__mmask32{0} : left <= 32 ? 0 : (__mmask32{1} << (left - 32)) - 1;
+    const __m512i a = _mm512_maskz_loadu_epi16(m0, x + b), c = _mm512_maskz_loadu_epi16(m1, x + b + 32);
+    _mm512_storeu_si512(out + b, _mm512_permutex2var_epi16(a, idx0, c));
+    _mm512_storeu_si512(out + b + 32, _mm512_permutex2var_epi16(a, idx1, c));
+  }
+}
+
 void f32_fp8w_bf16x_gemv_4x64_avx512bf16(const FloatMatrix& w, const uint16_t* x, int64_t ldx, int64_t M, int64_t n0,
                                          int64_t n1, const GemmOut& y) {
   Tables t;
@@ -133,8 +133,6 @@ void f32_fp8w_bf16x_gemv_4x64_avx512bf16(const FloatMatrix& w, const uint16_t* x
   t.lo0 = _mm512_loadu_si512(w.bf16_lo);
   t.lo1 = _mm512_loadu_si512(w.bf16_lo + 64);
   t.sign = _mm512_set1_epi8(static_cast<char>(0x80));
-  const ScaleReader sc{w.scales.data(), w.scale_store,
-                       w.scale_store == ScaleStore::E4M3 ? e4m3_float_table() : e8m0_float_table(), w.scale_cols};
   const bool grouped = w.scale_cols > 1;
   const float post = static_cast<float>(1.0 / w.post_div);
   for (int64_t n = n0; n < n1; n += 4) {
@@ -151,11 +149,11 @@ void f32_fp8w_bf16x_gemv_4x64_avx512bf16(const FloatMatrix& w, const uint16_t* x
       float out[2][4];
       const uint16_t* xp = x + mi * ldx;
       if (M - mi >= 2) {
-        grouped ? tile<2, true>(t, codes, srow, w.K, w.group, sc, xp, ldx, out)
-                : tile<2, false>(t, codes, srow, w.K, w.group, sc, xp, ldx, out);
+        grouped ? tile<2, true>(t, codes, srow, w.K, w.group, w, xp, ldx, out)
+                : tile<2, false>(t, codes, srow, w.K, w.group, w, xp, ldx, out);
       } else {
-        grouped ? tile<1, true>(t, codes, srow, w.K, w.group, sc, xp, ldx, out)
-                : tile<1, false>(t, codes, srow, w.K, w.group, sc, xp, ldx, out);
+        grouped ? tile<1, true>(t, codes, srow, w.K, w.group, w, xp, ldx, out)
+                : tile<1, false>(t, codes, srow, w.K, w.group, w, xp, ldx, out);
       }
       for (int64_t m2 = 0; m2 < std::min<int64_t>(2, M - mi); ++m2)
         for (int r = 0; r < nr; ++r)

@@ -38,7 +38,7 @@ void f32_fp8w_bf16x_gemv_4x64_avx512bf16(const FloatMatrix& w, const uint16_t* x
                                          int64_t n1, const GemmOut& y);
 // One row of K bf16 values -> round_up(K, 64) values in the kernel's order: per 64-block, k 0-7,
 // 16-23, 32-39, 48-55, then 8-15, 24-31, 40-47, 56-63 (what two byte interleaves of 64 codes give);
-// zeros past K.
+// zeros past K. AVX-512 (BW); only the bf16 GEMV's callers use it.
 void permute_bf16_row_fp8w(const uint16_t* x, int64_t K, uint16_t* out);
 
 void f64_floatw_gemm_4x1_avx512(const FloatMatrix& w, const double* x, int64_t ldx, int64_t M, int64_t n0,

@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "act_quant_fp8.hpp"
-#include "float_gemm.hpp"
 #include "incq/plugin_helpers.hpp"
 #include "mx_act_quant.hpp"
 
@@ -20,16 +19,6 @@ void load_row_f32(const MatrixView& v, int64_t r, float* out) {
     for (int64_t k = 0; k < v.cols; ++k) out[k] = bf16_to_float(h[k]);
   } else {
     for (int64_t k = 0; k < v.cols; ++k) out[k] = half_to_float(h[k]);
-  }
-}
-
-void permute_bf16_row_fp8w(const uint16_t* x, int64_t K, uint16_t* out) {
-  for (int64_t b = 0; b < K; b += 64) {
-    for (int j = 0; j < 64; ++j) {
-      const int h = j / 32, lane = (j % 32) / 8, q = j % 8;  // half (w0 / w1), 128-bit lane, word
-      const int64_t k = b + lane * 16 + h * 8 + q;
-      out[b + j] = k < K ? x[k] : 0;
-    }
   }
 }
 

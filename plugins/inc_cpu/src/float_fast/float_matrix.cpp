@@ -90,10 +90,6 @@ const float* e8m0_float_table() {
 
 const float* e4m3_float_table() { return fp8_decode_table(INCQ_DTYPE_F8_E4M3); }
 
-float FloatMatrix::scale_at(int64_t scale_row, int64_t g) const {
-  return stored_at(scale_store, scales, static_cast<size_t>(scale_row * scale_cols + g));
-}
-
 float FloatMatrix::bias_at(int64_t n) const {
   return bias.empty() ? 0.0f : stored_at(bias_store, bias, static_cast<size_t>(n));
 }
@@ -144,6 +140,7 @@ FloatMatrix float_matrix_from_mx(const MxMatrix& m) {
     set_bf16_tables(e4m3_float_table(), &f);
   }
   f.scale_store = m.format.e4m3_scales() ? ScaleStore::E4M3 : ScaleStore::E8M0;
+  f.scale_table = m.format.e4m3_scales() ? e4m3_float_table() : e8m0_float_table();
   f.scales = m.scales;
   f.post_div = m.weight_global_scale;
   if (!m.bias.empty()) {

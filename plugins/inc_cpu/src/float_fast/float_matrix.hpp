@@ -7,9 +7,11 @@
 #define INCQ_INC_CPU_FLOAT_FAST_FLOAT_MATRIX_HPP
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "fp8_weights.hpp"
+#include "incq/plugin_helpers.hpp"
 #include "mx_weights.hpp"
 #include "ref_fp8_linear.hpp"
 
@@ -60,7 +62,21 @@ struct FloatMatrix {
   Fp8ActQuant fp8_act;  // InputQuant::Fp8
   ActQuant mx_act;      // InputQuant::Mx
 
-  float scale_at(int64_t scale_row, int64_t g) const;  // scale_row = n / rows_per_scale
+  const float* scale_table = nullptr;  // E8M0 / E4M3 scales: the value of each byte (static table)
+
+  // scale_row = n / rows_per_scale. Inline: the kernels read one per group and weight row (every
+  // 16 or 32 elements for MX / NV), where an out-of-line call showed.
+  float scale_at(int64_t scale_row, int64_t g) const {
+    const size_t i = static_cast<size_t>(scale_row * scale_cols + g);
+    uint16_t h;
+    float f;
+    switch (scale_store) {
+      case ScaleStore::F32: std::memcpy(&f, scales.data() + 4 * i, 4); return f;
+      case ScaleStore::BF16: std::memcpy(&h, scales.data() + 2 * i, 2); return bf16_to_float(h);
+      case ScaleStore::F16: std::memcpy(&h, scales.data() + 2 * i, 2); return half_to_float(h);
+      default: return scale_table[scales[i]];
+    }
+  }
   float bias_at(int64_t n) const;
   uint64_t resident_bytes() const { return codes.size() + scales.size() + bias.size(); }
 };
