@@ -5,6 +5,8 @@
 // default compute type.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "bundle_tensors.hpp"
 #include "int_wo_experts.hpp"
 #include "moe_fast/moe_fast_int.hpp"
@@ -52,8 +54,16 @@ void add_int_matrix(BundleBuilder& b, const std::string& p, int64_t K, int64_t N
   }
 }
 
+// A host pool with real threads: every range on its own thread, all running at once.
+void threads_for(void*, int64_t n, incq_range_fn fn, void* ctx) {
+  std::vector<std::thread> ts;
+  for (int64_t i = 0; i < n; ++i) ts.emplace_back([=] { fn(ctx, i, i + 1); });
+  for (std::thread& t : ts) t.join();
+}
+
+// exec: nullptr = serial.
 void check_int_moe(const IntScheme& s, int32_t act_dtype, const char* compute_type, int64_t T, int64_t E, int64_t H,
-                   int64_t I, int32_t top_k, uint32_t seed) {
+                   int64_t I, int32_t top_k, uint32_t seed, const incq_exec* exec = nullptr) {
   SCOPED_TRACE(describe(s) + " act " + incq::dtype_name(act_dtype) + " compute " + compute_type + " T=" +
                std::to_string(T) + " E=" + std::to_string(E) + " H=" + std::to_string(H) + " I=" + std::to_string(I));
   Rng r(seed);
@@ -105,7 +115,7 @@ void check_int_moe(const IntScheme& s, int32_t act_dtype, const char* compute_ty
   incq_tensor xt = x.tensor(), yt = y_fast.tensor();
   incq_tensor it = inc_cpu_harness::make_tensor(ids.data(), INCQ_DTYPE_I32, {T, top_k});
   incq_tensor wt = inc_cpu_harness::make_tensor(wts.data(), INCQ_DTYPE_F32, {T, top_k});
-  const incq_status st = impl->apply_moe(h, &xt, &it, &wt, &yt, &serial, &err);
+  const incq_status st = impl->apply_moe(h, &xt, &it, &wt, &yt, exec != nullptr ? exec : &serial, &err);
   impl->destroy(h);
   ASSERT_EQ(st, INCQ_OK) << err.message;
 
@@ -158,6 +168,21 @@ TEST(MoeFastInt, DecodeOneTokenSharedPreparationsEveryScheme) {
   for (const IntScheme& s : schemes) {
     for (int32_t top_k : {1, 4, 8}) check_int_moe(s, INCQ_DTYPE_BF16, "auto", 1, 9, 128, 96, top_k, seed++);
     check_int_moe(s, INCQ_DTYPE_F32, "fp32", 1, 9, 128, 96, 4, seed++);
+  }
+}
+
+// The driver's single pass (gate/up items, then down items from one counter; an expert's down
+// waits for its last gate/up item) on real threads: more workers than items of one expert, one
+// touched expert (every down item waits), decode and prefill token counts.
+TEST(MoeFastInt, ThreadedPassMatchesReference) {
+  IntScheme s;
+  uint32_t seed = 120;
+  for (int32_t threads : {2, 3, 8}) {
+    const incq_exec ex{sizeof(incq_exec), threads, threads_for, nullptr};
+    check_int_moe(s, INCQ_DTYPE_BF16, "auto", 1, 9, 256, 128, 1, seed++, &ex);
+    check_int_moe(s, INCQ_DTYPE_BF16, "auto", 1, 9, 256, 200, 8, seed++, &ex);
+    check_int_moe(s, INCQ_DTYPE_F32, "fp32", 5, 9, 128, 96, 4, seed++, &ex);
+    check_int_moe(s, INCQ_DTYPE_BF16, "auto", 40, 6, 128, 64, 2, seed++, &ex);
   }
 }
 

@@ -28,6 +28,7 @@
 #define INCQ_INC_CPU_MOE_FAST_MOE_FAST_DRIVER_HPP
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -85,6 +86,7 @@ struct Plan {
     const int64_t R = tokens * top_k;
     auto a = [](size_t b) { return scratch_bytes(b); };
     size_t n = 4 * a(static_cast<size_t>(E) * 8) + 4 * a(static_cast<size_t>(R) * 4);
+    n += a(static_cast<size_t>(2 * E + 1) * sizeof(std::atomic<int64_t>));  // the pass's counters
     n += 3 * a(static_cast<size_t>(E) * sizeof(typename Ops::Prepared));
     n += 2 * a(static_cast<size_t>(R * H) * 4) + a(static_cast<size_t>(R * I) * 4);  // xs, d, h
     n += 2 * a(static_cast<size_t>(R * I) * (precise ? 8 : 4));                      // g, u
@@ -174,6 +176,7 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
   int64_t* offsets = lease.take<int64_t>(static_cast<size_t>(E));
   int64_t* touched = lease.take<int64_t>(static_cast<size_t>(E));
   int64_t* prep_off = lease.take<int64_t>(static_cast<size_t>(E));
+  std::atomic<int64_t>* counters = lease.take<std::atomic<int64_t>>(static_cast<size_t>(2 * E + 1));
   int32_t* slot_token = lease.take<int32_t>(static_cast<size_t>(Rmax));
   int32_t* slot_expert = lease.take<int32_t>(static_cast<size_t>(Rmax));
   float* slot_weight = lease.take<float>(static_cast<size_t>(Rmax));
@@ -304,7 +307,6 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
         }
       }
     };
-    for_each_block(exec, n_touched * nbI, gate_up);
 
     off_bytes = 0;
     for (int64_t i = 0; i < n_touched; ++i) {
@@ -316,7 +318,6 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
       new (&p_down[i]) Prepared(Ops::prepare(ex.down[static_cast<size_t>(e)], h + offsets[e] * I, I, counts[e],
                                              false, prep_down + prep_off[i]));
     };
-    run_items(exec, n_touched, R * I * (Ops::quantizes_input(ex.down[0]) ? 16 : 1), prepare_down);
 
     const int64_t nbH = (H + kColumnsPerItem - 1) / kColumnsPerItem;
     auto down = [&](int64_t item) {
@@ -325,7 +326,42 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
       const int64_t n0 = (item % nbH) * kColumnsPerItem, n1 = std::min(H, n0 + kColumnsPerItem);
       Ops::gemm(ex.down[static_cast<size_t>(e)], p_down[i], n0, n1, d + offsets[e] * H + n0, H);
     };
-    for_each_block(exec, n_touched * nbH, down);
+
+    // One parallel pass without a barrier between the projections: items are handed out in order
+    // from one counter (all gate/up items, expert by expert, then all down items), so no worker
+    // idles at a phase end and the load is balanced to one item whatever the host pool's chunking.
+    // The worker finishing an expert's last gate/up item prepares its down input and marks it
+    // ready; a down item of an expert not yet ready waits for it. That wait cannot deadlock: every
+    // gate/up item it waits for was handed out before it, to a worker that is running it.
+    const int64_t n_gu = n_touched * nbI, n_items = n_gu + n_touched * nbH;
+    std::atomic<int64_t>* next = counters;
+    std::atomic<int64_t>* gu_left = counters + 1;     // [n_touched] gate/up items not finished
+    std::atomic<int64_t>* down_ready = gu_left + E;   // [n_touched] 1 once p_down[i] is set
+    new (next) std::atomic<int64_t>(0);
+    for (int64_t i = 0; i < n_touched; ++i) {
+      new (&gu_left[i]) std::atomic<int64_t>(nbI);
+      new (&down_ready[i]) std::atomic<int64_t>(0);
+    }
+    auto worker = [&](int64_t) {
+      for (;;) {
+        const int64_t it = next->fetch_add(1, std::memory_order_relaxed);
+        if (it >= n_items) return;
+        if (it < n_gu) {
+          gate_up(it);
+          const int64_t i = it / nbI;
+          if (gu_left[i].fetch_sub(1, std::memory_order_acq_rel) == 1) {  // sees every h row of expert i
+            prepare_down(i);
+            down_ready[i].store(1, std::memory_order_release);
+          }
+        } else {
+          const int64_t i = (it - n_gu) / nbH;
+          while (down_ready[i].load(std::memory_order_acquire) == 0) __builtin_ia32_pause();
+          down(it - n_gu);
+        }
+      }
+    };
+    const int64_t threads = INCQ_HAS_FIELD(exec, incq_exec, max_threads) && exec->max_threads > 0 ? exec->max_threads : 1;
+    for_each_block(exec, std::min(threads, n_items), worker);
 
     // Weighted combine in top-k order, into the first slot's row, then one rounding into out.
     auto combine = [&](int64_t t) {
