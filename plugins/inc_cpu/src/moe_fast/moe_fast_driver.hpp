@@ -34,6 +34,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "activation_io.hpp"
@@ -355,7 +356,15 @@ void moe_fast_apply(const MoeFastExperts<Mat>& ex, const std::string& layer, int
           }
         } else {
           const int64_t i = (it - n_gu) / nbH;
-          while (down_ready[i].load(std::memory_order_acquire) == 0) __builtin_ia32_pause();
+          // Spin briefly, then yield: on an oversubscribed machine the worker finishing expert i
+          // may be waiting for this very CPU.
+          for (int spins = 0; down_ready[i].load(std::memory_order_acquire) == 0; ++spins) {
+            if (spins < 256) {
+              __builtin_ia32_pause();
+            } else {
+              std::this_thread::yield();
+            }
+          }
           down(it - n_gu);
         }
       }
