@@ -230,6 +230,122 @@ TEST(GemmDriver, Bf16AllTiers) {
   if (g::amx_request_permission()) check_bf16_driver(g::GemmTier::kAmx);
 }
 
+// ------------------------------------------------------------------ fp32
+
+struct F32Case {
+  int64_t M, N, K, lda;
+  std::vector<float> a, w, panels;  // a: [M][lda]; w: [N][K]; panels: [padded N / 32][K][32]
+  std::vector<double> want, mag;
+};
+
+F32Case make_f32_case(int64_t M, int64_t N, int64_t K, uint32_t seed) {
+  std::mt19937 rng(seed);
+  F32Case c{M, N, K, g::activation_row_stride(K, 4), {}, {}, {}, {}, {}};
+  c.a.assign(size_t(M * c.lda), NAN);  // past K: never read
+  auto x = random_floats(size_t(M * K), rng);
+  if (M > 2) std::fill(x.begin() + K, x.begin() + 2 * K, 0.f);  // a zero row
+  for (int64_t m = 0; m < M; ++m) std::copy(x.begin() + m * K, x.begin() + (m + 1) * K, c.a.begin() + m * c.lda);
+  c.w = random_floats(size_t(N * K), rng);
+  c.panels.assign(size_t(g::padded_cols(N) * K), 0.f);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) c.panels[(n / 32) * 32 * K + g::f32_panel_offset(n, k)] = c.w[n * K + k];
+  c.want.assign(size_t(M * N), 0.0);
+  c.mag.assign(size_t(M * N), 0.0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) {
+        const double t = double(c.a[m * c.lda + k]) * c.w[n * K + k];
+        c.want[m * N + n] += t;
+        c.mag[m * N + n] += std::fabs(t);
+      }
+  return c;
+}
+
+TEST(GemmMicrokernels, F32Avx512) {
+  if (!avx512_ok()) GTEST_SKIP() << "CPU lacks AVX-512F/BW/VL/DQ";
+  for (int64_t M : {1, 2, 7, 14, 15, 33})
+    for (int64_t N : {1, 17, 32, 45})
+      for (int64_t K : {1, 3, 64, 130})
+        for (bool acc : {false, true}) {
+          const F32Case c = make_f32_case(M, N, K, uint32_t(M * 1000 + N * 10 + K));
+          const int64_t ldc = N + 3;
+          std::vector<float> C(size_t(M * ldc), 0.5f);
+          for (int64_t n0 = 0; n0 < N; n0 += 32)
+            for (int64_t m0 = 0; m0 < M;) {
+              g::F32TileArgs t{};
+              t.mr = std::min(g::kF32MaxRows, M - m0);
+              t.nr = std::min<int64_t>(32, N - n0);
+              t.kc = K;
+              t.a = c.a.data() + m0 * c.lda;
+              t.lda = c.lda;
+              t.b = c.panels.data() + (n0 / 32) * 32 * K;
+              t.c = C.data() + m0 * ldc + n0;
+              t.ldc = ldc;
+              t.accumulate = acc;
+              g::gemm_f32_f32_14x32_avx512(t);
+              m0 += t.mr;
+            }
+          std::vector<double> want = c.want;
+          if (acc)
+            for (auto& v : want) v += 0.5;
+          const std::string what = "f32_14x32_avx512 M=" + std::to_string(M) + " N=" + std::to_string(N) +
+                                   " K=" + std::to_string(K) + " acc=" + std::to_string(acc);
+          expect_close(want, c.mag, C.data(), M, N, ldc, 2e-6, what);
+          for (int64_t m = 0; m < M; ++m)  // columns past N untouched
+            for (int64_t n = N; n < ldc; ++n) ASSERT_EQ(C[m * ldc + n], 0.5f) << what;
+        }
+}
+
+// Decodes fp32 panels from the dense weights on every call, like a real producer (rows >= K zero).
+struct DecodingF32Source {
+  const F32Case* c;
+  static g::PanelBlock get(const void* ctx, int64_t n0, int64_t nc, int64_t k0, int64_t kc, void* buf) {
+    const F32Case& c = *static_cast<const DecodingF32Source*>(ctx)->c;
+    auto* out = static_cast<float*>(buf);
+    for (int64_t j = 0; j < nc; j += 32)
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t n = 0; n < 32; ++n) {
+          const int64_t gn = n0 + j + n, gk = k0 + k;
+          out[j * kc + g::f32_panel_offset(n, k)] = gn < c.N && gk < c.K ? c.w[gn * c.K + gk] : 0.f;
+        }
+    return {buf, kc * 32 * 4};
+  }
+};
+
+TEST(GemmDriver, F32) {
+  if (!avx512_ok()) GTEST_SKIP() << "CPU lacks AVX-512";
+  ASSERT_TRUE(g::f32_gemm_supported());
+  struct Shape { int64_t M, N, K; };
+  for (const Shape& sh : {Shape{1, 45, 130}, Shape{33, 300, 600}, Shape{512, 96, 96}, Shape{70, 33, 1000}})
+    for (int64_t kc : {int64_t{0}, int64_t{64}, int64_t{100}})
+      for (int threads : {1, 3}) {
+        const F32Case c = make_f32_case(sh.M, sh.N, sh.K, uint32_t(sh.M + sh.N + sh.K + kc));
+        DecodingF32Source src{&c};
+        g::F32Gemm gm;
+        gm.M = sh.M;
+        gm.N = sh.N;
+        gm.K = sh.K;
+        gm.a = c.a.data();
+        gm.lda = c.lda;
+        gm.b = {DecodingF32Source::get, &src};
+        std::vector<float> C(size_t(sh.M * sh.N), 0.25f);
+        gm.c = C.data();
+        gm.ldc = sh.N;
+        gm.accumulate = true;
+        gm.blocking.kc = kc;
+        const incq_exec ex = make_exec(threads);
+        const size_t bytes = g::gemm_f32_scratch_bytes(gm, g::gemm_threads(&ex));
+        std::vector<char> scratch(bytes + kCanaryBytes, kCanary);
+        g::gemm_f32_f32(gm, &ex, scratch.data(), bytes);
+        expect_canary_intact(scratch, bytes);
+        std::vector<double> want = c.want;
+        for (auto& v : want) v += 0.25;
+        expect_close(want, c.mag, C.data(), sh.M, sh.N, sh.N, 4e-6,
+                     "driver f32 M=" + std::to_string(sh.M) + " K=" + std::to_string(sh.K) + " kc=" +
+                         std::to_string(kc) + " threads=" + std::to_string(threads));
+      }
+}
+
 // ------------------------------------------------------------------ int8
 
 struct Qu8Case {

@@ -260,6 +260,67 @@ void gemm_bf16_f32(const Bf16Gemm& g, const incq_exec* exec, void* scratch, size
   run_items(exec, s.items, body);
 }
 
+// ------------------------------------------------------------------ fp32
+
+namespace {
+
+int64_t f32_kc(const F32Gemm& g) { return std::min(g.K, g.blocking.kc > 0 ? g.blocking.kc : int64_t{256}); }
+
+Split f32_split(const F32Gemm& g, int threads) {
+  return make_split(g.M, g.N, g.blocking.nc, threads, kF32MaxRows, kBf16NcMax);
+}
+
+}  // namespace
+
+bool f32_gemm_supported() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
+size_t gemm_f32_scratch_bytes(const F32Gemm& g, int threads) {
+  const Split s = f32_split(g, threads);
+  return static_cast<size_t>(s.items) * slot_bytes(s.nc, f32_kc(g), 4) + kSlotAlign;
+}
+
+void gemm_f32_f32(const F32Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes) {
+  if (g.M <= 0 || g.N <= 0) return;
+  const int threads = gemm_threads(exec);
+  const Split s = f32_split(g, threads);
+  const int64_t kc = f32_kc(g);
+  const size_t slot = slot_bytes(s.nc, kc, 4);
+  char* base = reinterpret_cast<char*>(round_up(reinterpret_cast<intptr_t>(scratch), kSlotAlign));
+  (void)scratch_bytes;  // sized by gemm_f32_scratch_bytes for the same exec
+  const int64_t blocks = s.nb * s.mb;
+  const int64_t lda = g.lda > 0 ? g.lda : g.K;
+  auto body = [&](int64_t item) {
+    void* buf = base + item * slot;
+    for (int64_t blk = item * blocks / s.items; blk < (item + 1) * blocks / s.items; ++blk) {
+      const int64_t n0 = (blk / s.mb) * s.nc, m0 = (blk % s.mb) * s.mc;
+      const int64_t nc = std::min(s.nc, padded_cols(g.N) - n0), m1 = std::min(g.M, m0 + s.mc);
+      for (int64_t k0 = 0; k0 < g.K; k0 += kc) {
+        const int64_t kcur = std::min(kc, g.K - k0);
+        const PanelBlock pb = g.b.get(g.b.ctx, n0, nc, k0, kcur, buf);
+        for (int64_t j = 0; j < nc && n0 + j < g.N; j += kPanelCols) {
+          F32TileArgs t{};
+          t.nr = std::min<int64_t>(kPanelCols, g.N - n0 - j);
+          t.kc = kcur;
+          t.lda = lda;
+          t.b = reinterpret_cast<const float*>(static_cast<const char*>(pb.data) + (j / kPanelCols) * pb.panel_stride);
+          t.ldc = g.ldc;
+          t.accumulate = g.accumulate || k0 > 0;
+          for (int64_t m = m0; m < m1; m += t.mr) {
+            t.mr = std::min(kF32MaxRows, m1 - m);
+            t.a = g.a + m * lda + k0;
+            t.c = g.c + m * g.ldc + n0 + j;
+            gemm_f32_f32_14x32_avx512(t);
+          }
+        }
+      }
+    }
+  };
+  run_items(exec, s.items, body);
+}
+
 // ------------------------------------------------------------------ int8
 
 const char* qu8_groups_error(const int64_t* group_start, int64_t num_groups) {

@@ -54,6 +54,22 @@ struct Bf16Gemm {
 size_t gemm_bf16_scratch_bytes(const Bf16Gemm& g, int threads);
 void gemm_bf16_f32(const Bf16Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes);
 
+// fp32 (AVX-512F FMA): A fp32 rows, W as fp32 panels of K rows (no padding of K needed).
+struct F32Gemm {
+  int64_t M = 0, N = 0, K = 0;
+  const float* a = nullptr;  // [M][lda]; best lda = activation_row_stride(K, 4)
+  int64_t lda = 0;
+  PanelSource b{};  // fp32 panels
+  float* c = nullptr;
+  int64_t ldc = 0;
+  bool accumulate = false;
+  GemmBlocking blocking{};  // nc, kc (kc: K per step, any positive; default 256)
+};
+// Whether this CPU runs gemm_f32_f32 (AVX-512F/BW/VL/DQ).
+bool f32_gemm_supported();
+size_t gemm_f32_scratch_bytes(const F32Gemm& g, int threads);
+void gemm_f32_f32(const F32Gemm& g, const incq_exec* exec, void* scratch, size_t scratch_bytes);
+
 // int8 (weights as u8 codes with per-group scale/zero, activations as per-row s8 codes). Groups are
 // consecutive row ranges of any length that is a multiple of 4 (per channel: one group); each K step
 // covers whole groups, about blocking.kc rows.

@@ -27,6 +27,20 @@ inline constexpr int64_t kF32FallbackMaxRows = 12;
 void gemm_bf16_f32_14x32c2_avx512bf16(const Bf16TileArgs& t);
 void gemm_bf16_f32_12x32c2_avx512(const Bf16TileArgs& t);  // fp32 FMA on widened bf16 (no BF16 ISA)
 
+// C[mr x nr] (+)= A[mr x kc] . B-panel[kc x 32]; A fp32 with row stride lda, B an fp32 panel
+// ([k][32] floats, panel_layout.hpp f32_panel_offset). mr <= kF32MaxRows.
+struct F32TileArgs {
+  int64_t mr, nr, kc;
+  const float* a;
+  int64_t lda;
+  const float* b;  // panel at k0
+  float* c;
+  int64_t ldc;
+  bool accumulate;
+};
+inline constexpr int64_t kF32MaxRows = 14;
+void gemm_f32_f32_14x32_avx512(const F32TileArgs& t);
+
 // int8: A = signed activation codes (s8, per-row scale a_scale), B = unsigned weight codes (u8
 // panel, w = scale * (q - zero) per group and column). For each of `groups` consecutive K groups
 // (rows [group_start[i], group_start[i+1]) relative to the call's first row, multiples of 4):

@@ -5,6 +5,7 @@
 //
 // bf16 panel ("32x c2"): element (n, k) of a panel at  (k / 2) * 64 + (n % 32) * 2 + (k % 2)   [uint16]
 // u8 panel   ("32x c4"): element (n, k) of a panel at  (k / 4) * 128 + (n % 32) * 4 + (k % 4)  [uint8]
+// f32 panel  ("32x"):    element (n, k) of a panel at  k * 32 + (n % 32)                     [float]
 // These are exactly int_fast/int_panel.hpp's panels (cpu-int's producers) with nb = 32: the bf16 one
 // for any k0, kc; the u8 one holds unsigned weight codes q (w = scale * (q - zero)) group after group,
 // so the int8 kernels take signed activation codes and unsigned weight codes (vpdpbusd / tdpbsud)
@@ -32,6 +33,7 @@ inline constexpr int64_t bf16_padded_k(int64_t K) { return round_up(K, kBf16KAli
 inline constexpr int64_t bf16_panel_offset(int64_t n, int64_t k) {  // in uint16 elements
   return (k / 2) * 64 + (n % kPanelCols) * 2 + (k % 2);
 }
+inline constexpr int64_t f32_panel_offset(int64_t n, int64_t k) { return k * kPanelCols + n % kPanelCols; }
 inline constexpr int64_t u8_panel_offset(int64_t n, int64_t k) {  // in bytes
   return (k / 4) * 128 + (n % kPanelCols) * 4 + (k % 4);
 }
