@@ -112,6 +112,27 @@ TEST(IntFastPrefillPanels, Bf16Avx512Bf16MatchesPortable) {
   }
 }
 
+TEST(IntFastPrefillPanels, F32Avx512MatchesPortable) {
+  if (!has_avx512()) GTEST_SKIP() << "CPU lacks AVX-512";
+  uint32_t seed = 37;
+  for (const MatrixCase& c : cases()) {
+    const IntPackedMatrix w = repack_int_matrix(int_fast_test::make_matrix(c, seed++));
+    for (int64_t nb : {int64_t{32}, int64_t{64}})
+      for (int64_t n0 = 0; n0 < gemm::padded_cols(w.N); n0 += 32)
+        for (auto [k0, kc] : k_steps(w)) {
+          const size_t elems = static_cast<size_t>(kc * nb);
+          std::vector<uint32_t> want(elems + kCanary), got(elems + kCanary);  // float bits
+          std::memset(want.data(), kGarbage, want.size() * 4);
+          std::memset(got.data(), kGarbage, got.size() * 4);
+          produce_f32_panel_scalar(w, n0, nb, k0, kc, reinterpret_cast<float*>(want.data()));
+          produce_f32_panel_avx512(w, n0, nb, k0, kc, reinterpret_cast<float*>(got.data()));
+          for (size_t i = 0; i < want.size(); ++i)
+            ASSERT_EQ(want[i], got[i]) << describe(c) << " n0 " << n0 << " nb " << nb << " k0 " << k0 << " kc " << kc
+                                       << " element " << i << " of " << elems;
+        }
+  }
+}
+
 TEST(IntFastPrefillPanels, U8Avx512MatchesPortable) {
   if (!has_avx512()) GTEST_SKIP() << "CPU lacks AVX-512";
   uint32_t seed = 23;

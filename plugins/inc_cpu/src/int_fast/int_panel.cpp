@@ -93,6 +93,41 @@ void produce_bf16_panel_scalar(const IntPackedMatrix& w, int64_t n0, int64_t nb,
   }
 }
 
+void produce_f32_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t k0, int64_t kc, float* panel) {
+  const bool whole_tiles = k0 >= 0 && kc >= 0 && k0 % w.k_tile == 0 &&
+                           (kc % w.k_tile == 0 || k0 + kc >= w.K_int);
+  if (cpu_has_avx512() && whole_strips(n0, nb) && whole_tiles) {
+    produce_f32_panel_avx512(w, n0, nb, k0, kc, panel);
+  } else {
+    produce_f32_panel_scalar(w, n0, nb, k0, kc, panel);
+  }
+}
+
+void produce_f32_panel_scalar(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t k0, int64_t kc, float* panel) {
+  std::memset(panel, 0, static_cast<size_t>(kc * nb) * sizeof(float));
+  const int64_t k_end = std::min(k0 + kc, w.K_int);
+  uint8_t q[32];
+  for (int64_t jb = 0; jb < nb; jb += kStripWidth) {
+    const int64_t s = (n0 + jb) / kStripWidth;
+    if (s >= w.num_strips()) break;
+    const int64_t width = w.strip_width(s);
+    const uint32_t* strip = w.strip_codes(s);
+    const uint16_t* scales = w.strip_scales(s);
+    for (int64_t t = k0 / w.k_tile; t * w.k_tile < k_end; ++t) {
+      const int64_t r0 = t * w.k_tile;
+      for (int64_t j = 0; j < width; ++j) {
+        decode_tile_column(w, strip, width, t, j, q);
+        int64_t g = group_of_row(w, std::max(r0, k0));
+        for (int64_t r = std::max(r0, k0); r < std::min(r0 + w.k_tile, k_end); ++r) {
+          while (w.group_start[g + 1] <= r) ++g;
+          panel[(r - k0) * nb + jb + j] = half_to_float(scales[g * width + j]) *
+              static_cast<float>(static_cast<int32_t>(q[r - r0]) - w.zero_at(g, s * kStripWidth + j));
+        }
+      }
+    }
+  }
+}
+
 void produce_u8_group_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t g, uint8_t* panel) {
   produce_u8_rows_panel(w, n0, nb, w.group_start[g], w.group_start[g + 1], panel);
 }

@@ -29,6 +29,10 @@
 //    per-column values (produce_group_params). This is exact integer arithmetic for every bit width
 //    and zero (8-bit asymmetric zeros up to 256 included), with no compensation tables stored.
 //
+// 3. fp32 panel (fp32 FMA, the bf16 mode's kernel on AVX-512 machines without AMX): the exact
+//      panel[k][j] = scale[g(k)][n0+j] * (q[k][n0+j] - zero[g(k)][n0+j]),  k = k0 + [0, kc)
+//    [kc][nb] float (row stride nb), rows >= K_int and columns >= N zero. Any k0, kc.
+//
 // Padding rows (internal rows with k_source -1, or past K) hold code 0; their gathered activation
 // is 0, so whatever weight they decode to contributes nothing.
 //
@@ -46,6 +50,9 @@ namespace incq::inc_cpu::int_fast {
 // (1) bf16 dequantized panel, [ceil(kc/2)][nb][2] uint16 into `panel` (4 * nb * ceil(kc/2) bytes).
 void produce_bf16_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t k0, int64_t kc,
                         uint16_t* panel);
+
+// (3) fp32 panel, [kc][nb] float into `panel` (4 * nb * kc bytes).
+void produce_f32_panel(const IntPackedMatrix& w, int64_t n0, int64_t nb, int64_t k0, int64_t kc, float* panel);
 
 // (2) u8 code panel of group g, [len/4][nb][4] uint8 into `panel` (len = group_start[g+1] -
 // group_start[g]; 4 * nb * len/4 bytes).

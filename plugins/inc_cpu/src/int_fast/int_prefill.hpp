@@ -1,9 +1,10 @@
 // Prefill (many activation rows) for the fast integer Linear: the blocked GEMMs of src/gemm over weight
 // panels decoded per block from the internal layout (int_panel.hpp), instead of the decode kernels
 // that re-decode every weight for each group of 4 rows.
-//   bf16 mode (BF16 activations only, see use_prefill): activations as given, weights dequantized to bf16 panels (the weight-side bf16
-//              rounding docs/compute_modes.md declares), fp32 accumulation in K steps of at most
-//              kMaxSegmentRows rows, so the fp32 part of the bound is the decode path's.
+//   bf16 mode (BF16 activations only, see use_prefill): activations as given; with AMX, weights
+//              dequantized to bf16 panels (the weight-side bf16 rounding docs/compute_modes.md
+//              declares), else exact fp32 weight panels and the fp32 FMA GEMM (no weight rounding
+//              at all); fp32 accumulation in K steps of prefill_bf16_k_step rows.
 //   int8 mode: the same per-token int8 codes as the decode path, u8 code panels per segment (the
 //              kernel's "groups" are the segments of at most kMaxSegmentRows rows), exact int32 per
 //              segment, then one fp32 scaling per segment.
@@ -35,6 +36,7 @@ int prefill_planned_threads();
 struct IntPrefill {
   gemm::GemmTier bf16_tier = gemm::GemmTier::kNone;
   gemm::GemmTier int8_tier = gemm::GemmTier::kNone;
+  bool bf16_f32 = false;  // bf16 mode runs the fp32 GEMM (gemm_f32_f32) on exact fp32 weight panels
   std::vector<int64_t> seg_start;  // [num_segments + 1] internal row of each segment (int8 "groups")
 };
 IntPrefill plan_int_prefill(const IntPackedMatrix& w);
