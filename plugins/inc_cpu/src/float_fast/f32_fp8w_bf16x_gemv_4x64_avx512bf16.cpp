@@ -57,33 +57,43 @@ inline __m512 dot(__m512 acc, __m512i w, const uint16_t* x) {
 template <int MR, bool kGrouped>
 void tile(const Tables& t, const uint8_t* const* codes, const int64_t* srow, int64_t K, int64_t G,
           const FloatMatrix& w, const uint16_t* x, int64_t ldx, float out[][4]) {
+  // Every loop over r and mi is unrolled so acc / tot stay in registers (GCC otherwise kept them,
+  // and the decoded weights, on the stack: a store and reload per vdpbf16ps).
   __m512 acc[MR][4], tot[MR][4];
+#pragma GCC unroll 2
   for (int mi = 0; mi < MR; ++mi)
+#pragma GCC unroll 4
     for (int r = 0; r < 4; ++r) acc[mi][r] = tot[mi][r] = _mm512_setzero_ps();
-  auto flush = [&](int64_t g) {
-    for (int r = 0; r < 4; ++r) {
-      const __m512 s = _mm512_set1_ps(w.scale_at(srow[r], g));
-      for (int mi = 0; mi < MR; ++mi) {
-        tot[mi][r] = _mm512_fmadd_ps(acc[mi][r], s, tot[mi][r]);
-        acc[mi][r] = _mm512_setzero_ps();
-      }
-    }
-  };
   for (int64_t k = 0; k < K; k += 64) {
     const int64_t left = K - k;
     const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
-    __m512i w0[4], w1[4];
-    for (int r = 0; r < 4; ++r) decode64(t, codes[r] + k, m, &w0[r], &w1[r]);
     // Past K both the codes (masked load: code 0 decodes to +0) and x (zero-padded) are 0.
-    for (int mi = 0; mi < MR; ++mi) {
-      for (int r = 0; r < 4; ++r) {
-        acc[mi][r] = dot(acc[mi][r], w0[r], x + mi * ldx + k);
-        acc[mi][r] = dot(acc[mi][r], w1[r], x + mi * ldx + k + 32);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      __m512i w0, w1;
+      decode64(t, codes[r] + k, m, &w0, &w1);
+#pragma GCC unroll 2
+      for (int mi = 0; mi < MR; ++mi) {
+        acc[mi][r] = dot(acc[mi][r], w0, x + mi * ldx + k);
+        acc[mi][r] = dot(acc[mi][r], w1, x + mi * ldx + k + 32);
       }
     }
-    if (kGrouped && (left <= 64 || (k + 64) % G == 0)) flush((std::min(K, k + 64) - 1) / G);
+    if (kGrouped && (left <= 64 || (k + 64) % G == 0)) {  // a group ends: scale it into tot
+      const int64_t g = (std::min(K, k + 64) - 1) / G;
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        const __m512 s = _mm512_set1_ps(w.scale_at(srow[r], g));
+#pragma GCC unroll 2
+        for (int mi = 0; mi < MR; ++mi) {
+          tot[mi][r] = _mm512_fmadd_ps(acc[mi][r], s, tot[mi][r]);
+          acc[mi][r] = _mm512_setzero_ps();
+        }
+      }
+    }
   }
+#pragma GCC unroll 2
   for (int mi = 0; mi < MR; ++mi) {
+#pragma GCC unroll 4
     for (int r = 0; r < 4; ++r) {
       out[mi][r] = kGrouped ? hsum(tot[mi][r]) : hsum(acc[mi][r]) * w.scale_at(srow[r], 0);
     }
