@@ -1,9 +1,10 @@
 // The fast MoE driver, generic over the per-expert matrix: out[t] = sum_j w[t,j] *
 // down_e(silu(gate_e(x_t)) * up_e(x_t)), e = topk_ids[t,j] (plugin_api.h).
 // Per chunk of tokens: route (counting sort of the (token, j) slots by expert), gather each expert's
-// rows, prepare each touched expert's activations once per projection, one pass per block of
-// intermediate columns computing gate and up together and then silu(gate) * up, the down
-// projection, and the weighted combine. Only experts some token chose are read, each once per chunk
+// rows, prepare each touched expert's gate/up activations (shared where the preparation agrees),
+// one parallel pass over gate+up items (per block of intermediate columns, then silu(gate) * up)
+// followed by down items (each expert's down input prepared by whoever finishes its gate+up), and
+// the weighted combine. Only experts some token chose are read, each once per chunk
 // whatever its number of tokens (decode and prefill alike). All scratch is leased from ScratchPool
 // (reserved at process time; chunking bounds it): apply allocates nothing.
 //
