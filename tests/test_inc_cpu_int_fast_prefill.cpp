@@ -15,6 +15,7 @@
 #include "int_fast/int_prefill.hpp"
 #include "int_fast/int_repack.hpp"
 #include "int_fast_test_matrix.hpp"
+#include "isa/cpu_isa.hpp"
 
 namespace {
 
@@ -176,6 +177,41 @@ TEST(IntFastPrefill, FiveHundredTwelveRows) {
     check(c, src, w, p, ct, x, 512, &pool);
   }
   if (!any) GTEST_SKIP() << "no prefill GEMM tier on this machine";
+}
+
+// The plugin option `isa` caps the prefill tiers as it caps the decode kernels; under each cap the
+// path still matches the oracle (the bf16 mode's fp32 GEMM and the VNNI int8 GEMM on an AMX host).
+TEST(IntFastPrefill, IsaCapChoosesTheTiers) {
+  MatrixCase c;
+  c.bits = 4;
+  c.sym = false;
+  c.K = 200;
+  c.N = 40;
+  c.group_size = 32;
+  c.bias = true;
+  const IntWoMatrix src = int_fast_test::make_matrix(c, 31);
+  const IntPackedMatrix w = repack_int_matrix(src);
+  const isa::IsaTier saved = isa::isa_cap();
+  for (isa::IsaTier cap : {isa::IsaTier::kAvx2, isa::IsaTier::kAvx512, isa::IsaTier::kAvx512Vnni,
+                           isa::IsaTier::kAvx512Bf16, isa::IsaTier::kAmx}) {
+    isa::set_isa_cap(cap);
+    const isa::CpuFeatures f = isa::active_features();
+    const IntPrefill p = plan_int_prefill(w);
+    const std::string what = std::string("cap ") + isa::isa_tier_name(cap);
+    EXPECT_EQ(p.bf16_tier == gemm::GemmTier::kAmx, f.amx_bf16) << what;
+    EXPECT_EQ(p.bf16_f32, !f.amx_bf16 && f.avx512) << what;
+    EXPECT_EQ(p.int8_tier == gemm::GemmTier::kAmx, f.amx_int8) << what;
+    EXPECT_EQ(p.int8_tier == gemm::GemmTier::kAvx512Vnni, !f.amx_int8 && f.avx512 && f.avx512vnni) << what;
+    if (cap < isa::IsaTier::kAvx512) {
+      EXPECT_FALSE(use_prefill(p, ComputeType::kBf16, INCQ_DTYPE_BF16, 512)) << what;
+      EXPECT_FALSE(use_prefill(p, ComputeType::kInt8, INCQ_DTYPE_BF16, 512)) << what;
+    }
+    const std::vector<float> x = int_fast_test::make_x(kPrefillMinRows, c.K, 8);
+    for (ComputeType ct : {ComputeType::kBf16, ComputeType::kInt8}) {
+      if (use_prefill(p, ct, INCQ_DTYPE_BF16, kPrefillMinRows)) check(c, src, w, p, ct, x, kPrefillMinRows, nullptr);
+    }
+  }
+  isa::set_isa_cap(saved);
 }
 
 TEST(IntFastPrefill, ThresholdAndModes) {

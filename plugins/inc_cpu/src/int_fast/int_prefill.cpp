@@ -6,6 +6,7 @@
 #include "gemm/gemm_prepare_a.hpp"
 #include "int_fast/int_panel.hpp"
 #include "int_fast/worker_pool.hpp"
+#include "isa/cpu_isa.hpp"
 
 namespace incq::inc_cpu::int_fast {
 namespace {
@@ -148,20 +149,27 @@ int prefill_planned_threads() {
 
 IntPrefill plan_int_prefill(const IntPackedMatrix& w) {
   IntPrefill p;
-  p.bf16_tier = gemm::best_bf16_tier();
-  p.int8_tier = gemm::best_int8_tier();
+  // Tiers under the plugin option `isa` (isa::active_features), like the decode kernels, so every
+  // prefill tier can be run on one machine.
+  const isa::CpuFeatures f = isa::active_features();
+  // Without AMX the bf16 mode runs the fp32 FMA GEMM on exact weights: as fast as vdpbf16ps where
+  // that has one port (Sapphire Rapids), 1.3-1.9x faster on the dev machine (tile benchmark; its
+  // oneDNN f32 matmul beats oneDNN bf16 there too), and more accurate. (The AVX512-BF16 and the
+  // 12x32c2 fp32 tiers of the bf16 GEMM have no use here.)
+  if (f.amx_bf16 && gemm::best_bf16_tier() == gemm::GemmTier::kAmx) {
+    p.bf16_tier = gemm::GemmTier::kAmx;
+  } else {
+    p.bf16_f32 = f.avx512 && gemm::f32_gemm_supported();
+  }
+  if (f.amx_int8 && gemm::best_int8_tier() == gemm::GemmTier::kAmx) {
+    p.int8_tier = gemm::GemmTier::kAmx;
+  } else if (f.avx512 && f.avx512vnni && gemm::best_int8_tier() != gemm::GemmTier::kNone) {
+    p.int8_tier = gemm::GemmTier::kAvx512Vnni;
+  }
   const int64_t ns = w.num_segments();
   p.seg_start.resize(static_cast<size_t>(ns + 1));
   for (int64_t s = 0; s <= ns; ++s) p.seg_start[static_cast<size_t>(s)] = w.seg_begin(s);
   if (gemm::qu8_groups_error(p.seg_start.data(), ns) != nullptr) p.int8_tier = gemm::GemmTier::kNone;
-  // Without AMX the bf16 mode runs the fp32 FMA GEMM on exact weights: as fast as vdpbf16ps where
-  // that has one port (Sapphire Rapids), 1.3-1.9x faster on the dev machine (tile benchmark; its
-  // oneDNN f32 matmul beats oneDNN bf16 there too), and more accurate. (The 12x32c2 fp32 tier,
-  // which widens bf16 in its loop, has no use here.)
-  if (p.bf16_tier != gemm::GemmTier::kAmx) {
-    p.bf16_f32 = gemm::f32_gemm_supported();
-    p.bf16_tier = gemm::GemmTier::kNone;
-  }
   return p;
 }
 
