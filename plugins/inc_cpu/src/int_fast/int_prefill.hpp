@@ -22,10 +22,10 @@
 
 namespace incq::inc_cpu::int_fast {
 
-// Rows from which apply takes the GEMM path (below: the decode kernels). Each GEMM pass decodes the
-// whole weight into panels with scalar code, a fixed cost that measured 104 ms at M = 16 for
-// 4096x14336 int8 on the 2-core dev machine (the decode kernels: ~2.5 ms), and only pays off near
-// M = 512 (bench, 2026-11-22): 256 until the panel producers are vectorized.
+// Rows from which apply takes the GEMM path (below: the decode kernels). With the vectorized panel
+// producers the decode of the panels is ~1 % of a pass; measured per row on the 2-core dev machine
+// (4096x14336, 2 threads, 2026-11-22): int8 0.50 ms/row on the decode kernels at M = 128 vs 0.49
+// on the GEMM at M = 256, bf16 mode 1.67 vs 1.43 ms/row, so lowering the threshold gains little.
 constexpr int64_t kPrefillMinRows = 256;
 // Rows per GEMM pass (bounds the scratch; each pass decodes the weights once).
 constexpr int64_t kPrefillRowChunk = 512;
