@@ -8,9 +8,13 @@
 // contract is the FMA kernels'. Scales are applied per 32-row k-block (inside one group: only
 // G % 32 == 0 without g_idx runs here).
 //
-// A warp owns 16 rows x 32 columns (4 n8 tiles) and the k-blocks kb = warp, warp + LY, ...; the
-// work-group is LY warps over the same columns, reduced through local memory. Lane l: g = l / 4,
-// t = l % 4 (PTX ISA fragment layout of m16n8k8 .tf32: A a0 (g, t) a1 (g+8, t) a2 (g, t+4)
+// A warp owns 16 rows x 32 columns (4 n8 tiles) and the k-blocks kb = kb0 + warp, kb0 + warp + LY,
+// ... of its work-group's K range; the work-group is LY warps over the same columns, reduced through
+// local memory. Few row tiles (decode-like M) leave most SMs idle with one work-group per 32
+// columns, so K is also split across work-groups (grid z = row tiles x splits) and finished in the
+// same launch as in int_wo_gemv_Rx128_splitk.cl: partials, a per-tile arrival counter, the last
+// work-group sums the splits in split order (deterministic), adds the bias and re-arms the counter.
+// Lane l: g = l / 4, t = l % 4 (PTX ISA fragment layout of m16n8k8 .tf32: A a0 (g, t) a1 (g+8, t) a2 (g, t+4)
 // a3 (g+8, t+4); B b0 (k t, n g) b1 (k t+4, n g); C c0 (g, 2t) c1 (g, 2t+1) c2 (g+8, 2t) c3 (g+8, 2t+1)).
 // Needs common_act_io.cl and int_wo_tile_f32acc.cl before it.
 
@@ -30,20 +34,25 @@ inline void int_wo_gemm_16xT_tf32mma_body(const int B, global const act_t* x, co
                                           global const ushort* scales, global const uint* zeros,
                                           global const uchar* bias, const int bias_dtype, global act_t* y,
                                           const uint y_off, const int M, const int N, const int K, const int G,
-                                          const int zero_add, local float* red) {
+                                          const int zero_add, const int splits, global float* partials,
+                                          global uint* counters, local float* red) {
   const int lane = get_local_id(0), warp = get_local_id(1), LY = get_local_size(1);
   const int g8 = lane >> 2, t = lane & 3;
-  const int n_base = get_group_id(0) * 32;
-  const int m0 = get_group_id(2) * 16;
+  const int ct = get_group_id(0), NT = get_num_groups(0);
+  const int n_base = ct * 32;
+  const int rt = get_group_id(2) / splits, split = get_group_id(2) - rt * splits;
+  const int m0 = rt * 16;
   const int rows_total = (K * B + 31) / 32;
   const int zrow = (N * B + 31) / 32;
   const int nblocks = (K + 31) / 32;
+  const int kb_per = (nblocks + splits - 1) / splits;
+  const int kb0 = split * kb_per, kb1 = min(nblocks, kb0 + kb_per);
   const int one_group = G >= K;
   float acc[4][4];
   for (int nt = 0; nt < 4; ++nt)
     for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
 
-  for (int kb = warp; kb < nblocks; kb += LY) {
+  for (int kb = kb0 + warp; kb < kb1; kb += LY) {
     const int k0 = kb * 32;
     const int grp = one_group ? 0 : k0 / G;
     // A fragments for the block's four k8 steps (shared by the four n tiles).
@@ -87,10 +96,34 @@ inline void int_wo_gemm_16xT_tf32mma_body(const int B, global const act_t* x, co
   for (int nt = 0; nt < 4; ++nt)
     for (int i = 0; i < 4; ++i) red[((warp * 4 + nt) * 4 + i) * 32 + lane] = acc[nt][i];
   barrier(CLK_LOCAL_MEM_FENCE);
+  if (warp == 0)
+    for (int w = 1; w < LY; ++w)
+      for (int nt = 0; nt < 4; ++nt)
+        for (int i = 0; i < 4; ++i) acc[nt][i] += red[((w * 4 + nt) * 4 + i) * 32 + lane];
+  if (splits > 1) {
+    global float* mine = partials + (size_t)(rt * NT + ct) * (size_t)splits * 512;
+    if (warp == 0)
+      for (int nt = 0; nt < 4; ++nt)
+        for (int i = 0; i < 4; ++i) mine[(size_t)split * 512 + (size_t)((nt * 4 + i) * 32 + lane)] = acc[nt][i];
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    local int* last = (local int*)(red + LY * 512);
+    if (warp == 0 && lane == 0) *last = atomic_inc(&counters[rt * NT + ct]) == (uint)(splits - 1);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (!*last) return;
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    if (warp == 0) {
+      volatile global const float* all = (volatile global const float*)mine;
+      for (int nt = 0; nt < 4; ++nt)
+        for (int i = 0; i < 4; ++i) {
+          float v = 0.0f;
+          for (int sp = 0; sp < splits; ++sp) v += all[(size_t)sp * 512 + (size_t)((nt * 4 + i) * 32 + lane)];
+          acc[nt][i] = v;
+        }
+      if (lane == 0) atomic_xchg(&counters[rt * NT + ct], 0u);
+    }
+  }
   if (warp != 0) return;
-  for (int w = 1; w < LY; ++w)
-    for (int nt = 0; nt < 4; ++nt)
-      for (int i = 0; i < 4; ++i) acc[nt][i] += red[((w * 4 + nt) * 4 + i) * 32 + lane];
   for (int nt = 0; nt < 4; ++nt)
     for (int i = 0; i < 4; ++i) {
       const int row = m0 + g8 + (i >= 2 ? 8 : 0);
@@ -105,9 +138,10 @@ inline void int_wo_gemm_16xT_tf32mma_body(const int B, global const act_t* x, co
   __kernel void int_wo_gemm_16xT_tf32mma_nv_b##BITS(                                                        \
       global const act_t* x, uint x_off, global const uint* qw, global const ushort* scales,                  \
       global const uint* zeros, global const uchar* bias, int bias_dtype, global act_t* y, uint y_off, int M, \
-      int N, int K, int G, int zero_add, local float* red) {                                                 \
+      int N, int K, int G, int zero_add, int splits, global float* partials, global uint* counters,           \
+      local float* red) {                                                                                    \
     int_wo_gemm_16xT_tf32mma_body(BITS, x, x_off, qw, scales, zeros, bias, bias_dtype, y, y_off, M, N, K, G,  \
-                                  zero_add, red);                                                           \
+                                  zero_add, splits, partials, counters, red);                               \
   }
 #define INT_WO_GEMM_TF32MMA_KERNEL_EXPAND(BITS) INT_WO_GEMM_TF32MMA_KERNEL(BITS)
 INT_WO_GEMM_TF32MMA_KERNEL_EXPAND(INT_BITS)

@@ -1,18 +1,23 @@
 // MoE routing on the device, shared by every scheme's MoE: group the (token, slot) pairs of
 // topk_ids [T, topk] by expert and cut each expert's pairs into tiles of at most R rows, so the
 // per-expert projection kernels read an expert's weights once per tile. Pair p = t*topk + j.
-// Ids outside [0, E) belong to no expert (the combine kernel skips them too).
+// Ids outside [0, E) belong to no expert (the combine kernel skips them too) and are recorded in
+// bad[0] = pair_base + p + 1 of the first one seen, bad[1] = its id, for the host to report; the
+// first chunk of an apply (reset != 0) clears the record first (the host read the previous one).
 // One work-group; `counts` and `cursor` are local arrays of E ints.
 __kernel void moe_route_group_by_expert(global const int* ids, const uint ids_off, const int pairs, const int E,
                                         const int R, const int max_tiles, global int* sorted_pairs,
                                         global int* tiles /* [max_tiles][3]: expert, begin, rows */,
-                                        global int* num_tiles, local int* counts, local int* cursor) {
+                                        global int* num_tiles, global int* bad, const int pair_base,
+                                        const int reset, local int* counts, local int* cursor) {
   const int lid = get_local_id(0), lsz = get_local_size(0);
   for (int e = lid; e < E; e += lsz) counts[e] = 0;
-  barrier(CLK_LOCAL_MEM_FENCE);
+  if (reset && lid == 0) bad[0] = bad[1] = 0;
+  barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
   for (int p = lid; p < pairs; p += lsz) {
     const int e = ids[ids_off + p];
     if (e >= 0 && e < E) atomic_inc(&counts[e]);
+    else if (atomic_cmpxchg(&bad[0], 0, pair_base + p + 1) == 0) bad[1] = e;
   }
   barrier(CLK_LOCAL_MEM_FENCE);
   if (lid == 0) {

@@ -5,7 +5,10 @@
 // with the torch baselines and prints the table.
 //
 //   incq_xpu_bench --plugin-dir DIR [--platform NAME] [--copies 8] [--iters 40] [--reps 7]
-//                  [--tiles 16x16,32x8,...] [--cache-dir DIR]
+//                  [--tiles 16x16,32x8,...] [--prefill-tiles 16x8,...] [--tc-warps 4,8,16] [--tc-splits 1,0,4]
+//                  [--gemv W:KB,...] [--gemv16 W:KB,...] [--ms 1,16] [--cache-dir DIR] [--build-options OPTS]
+// --gemv / --gemv16: split-K GEMV configurations (gemv_warps:gemv_kblocks, KB 0 = automatic) tried
+// at M = 1 / M = 16 besides the tile kernels and the tensor-core GEMM.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -34,11 +37,16 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 struct Args {
-  std::string plugin_dir, platform, cache_dir = "off";
+  std::string plugin_dir, platform, cache_dir = "off", build_options;
   int copies = 8, iters = 40, reps = 7;
   bool quick = false;  // small shapes, one repetition: a smoke test of the driver itself (e.g. on PoCL)
   std::vector<std::string> tiles = {"16x16", "8x32", "4x64", "32x8", "4x32", "8x16", "2x128", "16x32"};
   std::vector<std::string> prefill_tiles = {"16x8", "32x4", "16x4", "8x8", "8x4", "64x2"};
+  std::vector<std::string> tc_warps = {"4", "8", "16"};
+  std::vector<std::string> tc_splits = {"1"};
+  std::vector<std::string> ms;  // --ms 1,16: only these M of the W4A16 sweep (default 1, 16, 512)
+  std::vector<std::string> gemv = {"4:0", "2:0", "8:0", "4:8", "4:16", "4:32", "8:32", "4:64"};
+  std::vector<std::string> gemv16 = {"4:0", "4:8", "4:16", "2:8", "8:4"};
 };
 
 Args parse(int argc, char** argv) {
@@ -71,7 +79,13 @@ Args parse(int argc, char** argv) {
     else if (k == "--reps") a.reps = std::stoi(v);
     else if (k == "--tiles") a.tiles = split(v);
     else if (k == "--prefill-tiles") a.prefill_tiles = split(v);
+    else if (k == "--tc-warps") a.tc_warps = split(v);
+    else if (k == "--tc-splits") a.tc_splits = split(v);
+    else if (k == "--ms") a.ms = split(v);
+    else if (k == "--gemv") a.gemv = split(v);
+    else if (k == "--gemv16") a.gemv16 = split(v);
     else if (k == "--cache-dir") a.cache_dir = v;
+    else if (k == "--build-options") a.build_options = v;
     else throw std::runtime_error("unknown argument " + k);
   }
   if (a.plugin_dir.empty()) throw std::runtime_error("--plugin-dir is required");
@@ -236,6 +250,7 @@ int main(int argc, char** argv) try {
   std::map<std::string, host::OptionMap> popts;
   popts["inc_xpu"] = {{"cache_dir", args.cache_dir}};
   if (!args.platform.empty()) popts["inc_xpu"]["platform"] = args.platform;
+  if (!args.build_options.empty()) popts["inc_xpu"]["build_options"] = args.build_options;
   plugins.set_plugin_options(popts);
   plugins.load_file(args.plugin_dir + "/libincq_inc_xpu.so");
   const host::Implementation* lin = plugins.registry().find("inc_xpu.int_wo_linear");
@@ -259,18 +274,28 @@ int main(int argc, char** argv) try {
     json shape = {{"N", N}, {"K", K}, {"group", G}, {"copies", args.copies},
                   {"weight_MB_per_copy", weight_bytes / 1e6}};
     for (int64_t M : {int64_t(1), int64_t(16), int64_t(args.quick ? 33 : 512)}) {
+      if (!args.ms.empty() && std::find(args.ms.begin(), args.ms.end(), std::to_string(M)) == args.ms.end()) continue;
       std::vector<uint16_t> x(static_cast<size_t>(M * K));
       std::uniform_real_distribution<float> xd(-1.0f, 1.0f);
       for (auto& v : x) v = float_to_bf16(xd(rng));
       host::opencl::DeviceTensor dx(d.ctx, d.queue, INCQ_DTYPE_BF16, {M, K}, x.data());
       host::opencl::DeviceTensor dy(d.ctx, d.queue, INCQ_DTYPE_BF16, {M, N}, nullptr);
       const bool prefill = M >= 5;
-      // Configurations: the f32 FMA kernels over work-group shapes, then the tensor-core GEMM.
+      // Configurations: the f32 FMA tile kernels over work-group shapes, the tensor-core GEMM, then
+      // the split-K GEMV (M <= 16).
       std::vector<host::OptionMap> configs;
       for (const auto& tile : prefill ? args.prefill_tiles : args.tiles)
-        configs.push_back({{prefill ? "prefill_tile" : "decode_tile", tile}, {"tensor_cores", "off"}});
-      for (const char* warps : {"4", "8", "16"})
-        configs.push_back({{"tensor_cores", "on"}, {"tensor_core_warps", warps}});
+        configs.push_back({{prefill ? "prefill_tile" : "decode_tile", tile}, {"tensor_cores", "off"}, {"gemv", "off"}});
+      for (const auto& warps : args.tc_warps)
+        for (const auto& sp : args.tc_splits)
+          configs.push_back(
+              {{"tensor_cores", "on"}, {"tensor_core_warps", warps}, {"tensor_core_splits", sp}, {"gemv", "off"}});
+      if (M <= 16)
+        for (const auto& g : M == 1 ? args.gemv : args.gemv16) {
+          const size_t colon = g.find(':');
+          if (colon == std::string::npos) throw std::runtime_error("--gemv entries are WARPS:KBLOCKS, got " + g);
+          configs.push_back({{"gemv", "on"}, {"gemv_warps", g.substr(0, colon)}, {"gemv_kblocks", g.substr(colon + 1)}});
+        }
       // The FMA kernel's output on copy 0 is the reference each configuration is checked against
       // (both are differential-tested against the oracle on PoCL; the tensor-core kernel only here).
       std::vector<uint16_t> y_ref(static_cast<size_t>(M * N)), y_cfg(y_ref.size());

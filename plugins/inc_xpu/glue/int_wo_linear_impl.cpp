@@ -46,7 +46,21 @@ struct IntWoLinear {
     }
     if (layer.tuning.tensor_cores == "on" && mma == nullptr)
       fail(INCQ_ERR_UNSUPPORTED, "layer '" + s.name + "': tensor_cores=on, but the tensor-core GEMM is not available: " + why);
-    return make_int_wo_linear(*layer.session, program, mma, why, make_int_device_image(m), "layer '" + s.name + "'");
+    const IntDeviceImage img = make_int_device_image(m);
+    // The split-K GEMV where its layout assumptions hold (else the tile kernels serve every M).
+    cl_program gemv = nullptr;
+    std::string gemv_why = layer.tuning.gemv == "off" ? "gemv=off" : int_wo_gemv_reason(img);
+    if (gemv_why.empty()) {
+      try {
+        gemv = layer.runtime->programs().get(*layer.session, int_gemv_program_spec(s.act_dtype, s.bits));
+      } catch (const std::exception& e) {
+        gemv_why = e.what();
+      }
+    }
+    if (layer.tuning.gemv == "on" && gemv == nullptr)
+      fail(INCQ_ERR_UNSUPPORTED, "layer '" + s.name + "': gemv=on, but the split-K GEMV cannot serve it: " + gemv_why);
+    return make_int_wo_linear(*layer.session, program, mma, why, gemv, gemv_why, layer.tuning, img,
+                              "layer '" + s.name + "'");
   }
   static uint64_t resident(const Weights& w) { return w.w.resident; }
 };

@@ -50,6 +50,8 @@ struct IntWoMoe {
                                  upload_int_experts(*layer.session, images(ex.up), who + " up_proj"),
                                  upload_int_experts(*layer.session, images(ex.down), who + " down_proj"), layer.tuning);
     w->driver = MoeDriver(program, s.num_experts, s.hidden_size, s.intermediate_size);
+    w->driver.set_name(who);
+    w->driver.reserve(*layer.session);  // the queue's bounded scratch, now rather than in apply
     return w;
   }
   static uint64_t resident(const Weights& w) { return w ? w->experts.resident() : 0; }
@@ -73,7 +75,7 @@ incq_status apply_moe(incq_layer* handle, const incq_tensor* hidden, const incq_
     TensorAccess ia(s, ids, INCQ_DTYPE_I32, {T, k}, false, who + " topk_ids");
     TensorAccess wa(s, weights, INCQ_DTYPE_F32, {T, k}, false, who + " topk_weights");
     TensorAccess oa(s, out, spec.act_dtype, {T, spec.hidden_size}, true, who + " out");
-    if (ia.staged()) {  // host ids can be checked cheaply; device ids are skipped when out of range
+    if (ia.staged()) {  // host ids are checked here; device ids by the routing kernel (MoeDriver::check_ids)
       const int32_t* p = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(ids->data) + ids->byte_offset);
       for (int64_t i = 0; i < T * k; ++i)
         if (p[i] < 0 || p[i] >= spec.num_experts)
@@ -86,6 +88,10 @@ incq_status apply_moe(incq_layer* handle, const incq_tensor* hidden, const incq_
                                     wa.mem(), wa.offset(), oa.mem(), oa.offset());
       oa.finish(s);
       if (!oa.staged()) L::complete(layer);
+      // The queue has just been waited for (the plugin's own, or a staged output's read-back):
+      // report a bad device id now; otherwise the record is checked at the next apply, since
+      // apply must not wait on the host's queue.
+      if (!s.host_queue() || oa.staged()) layer.weights->driver.check_ids();
     }
   });
 }

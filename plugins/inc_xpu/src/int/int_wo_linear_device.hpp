@@ -6,6 +6,7 @@
 
 #include "device_buffer.hpp"
 #include "int_device_matrix.hpp"
+#include "int_wo_gemv_device.hpp"
 #include "launch.hpp"
 #include "layer_tuning.hpp"
 
@@ -28,11 +29,18 @@ struct IntWoLinearDevice {
   Kernel mma;              // int_wo_gemm_16xT_tf32mma_nv_b<bits>, when available
   bool has_mma = false;
   std::string mma_reason;  // why not, when !has_mma
+  int64_t compute_units = 1;
+  IntWoGemv gemv;          // the split-K GEMV for M <= gemv.max_rows, when available
+  bool has_gemv = false;
+  std::string gemv_reason;  // why not, when !has_gemv
 };
 
-// mma_program: the NVIDIA tensor-core program, or nullptr (mma_reason says why).
+// mma_program: the NVIDIA tensor-core program, or nullptr (mma_reason says why); the same for
+// gemv_program (the split-K GEMV, planned with `t`).
 IntWoLinearDevice make_int_wo_linear(const Session& s, cl_program program, cl_program mma_program,
-                                     const std::string& mma_reason, const IntDeviceImage& img, const std::string& what);
+                                     const std::string& mma_reason, cl_program gemv_program,
+                                     const std::string& gemv_reason, const LayerTuning& t, const IntDeviceImage& img,
+                                     const std::string& what);
 
 // Enqueues y[M,N] = x[M,K] . W + b on s's queue; x/y are cl_mem with element offsets.
 void enqueue_int_wo_linear(const Session& s, const IntWoLinearDevice& l, const LayerTuning& t, cl_mem x,

@@ -2,11 +2,19 @@
 // per expert into tiles, kernels_cl/moe_route.cl), then the scheme's two per-expert launches
 // (gate+up with SiLU into h, down into per-pair outputs), then the weighted combine over the top-k
 // slots. A scheme supplies only MoeExpertKernels; nothing here knows its weight format.
+//
+// Intermediate buffers are the queue's MoeScratch, bounded by kMoeChunkPairs routed pairs: reserve()
+// at process time, and batches with more pairs run in chunks of whole tokens.
+// Expert ids on the device are not trusted: the routing kernel skips an id outside [0, E) (that
+// slot contributes nothing, no memory outside the expert stacks is read) and records the first
+// one; the driver reads the record back without blocking and check_ids() turns it into an error
+// naming the layer, the slot and the id — at the end of the same apply when the plugin owns the
+// queue (it waits anyway), else at the layer's next apply.
 #ifndef INCQ_INC_XPU_MOE_DRIVER_HPP
 #define INCQ_INC_XPU_MOE_DRIVER_HPP
 
 #include <cstdint>
-#include <mutex>
+#include <string>
 
 #include "device_buffer.hpp"
 #include "launch.hpp"
@@ -42,21 +50,42 @@ class MoeDriver {
   MoeDriver() = default;
   // Kernels from the program holding moe_route.cl (built for the layer's activation dtype).
   MoeDriver(cl_program program, int64_t num_experts, int64_t hidden, int64_t intermediate);
+  ~MoeDriver();
+  MoeDriver(MoeDriver&& o) noexcept;
+  MoeDriver& operator=(MoeDriver&& o) noexcept;
+  MoeDriver(const MoeDriver&) = delete;
+  MoeDriver& operator=(const MoeDriver&) = delete;
+
+  // Names the layer in errors ("layer 'x'").
+  void set_name(std::string who) { who_ = std::move(who); }
+  // Sizes the queue's scratch for this layer (process time). enqueue() does it on its first call
+  // when a scheme has not (once, to the same bound).
+  void reserve(const Session& s);
 
   // out[T, H] = sum_j w[t, j] * down_e(silu(gate_e(x_t)) * up_e(x_t)), e = ids[t, j]; every
-  // argument a cl_mem in the session's context with element offsets. Scratch buffers grow to the
-  // largest T seen and are reused (callers hold the layer's launch mutex).
+  // argument a cl_mem in the session's context with element offsets. Callers hold the layer's
+  // launch mutex. Throws the error of an earlier apply's out-of-range id first (see check_ids).
   void enqueue(const Session& s, const MoeExpertKernels& experts, int64_t T, int32_t top_k, cl_mem x,
                uint32_t x_off, cl_mem ids, uint32_t ids_off, cl_mem weights, uint32_t w_off, cl_mem out,
                uint32_t out_off);
+  // Waits for the last id record read-back and throws INVALID_ARGUMENT if it holds an id outside
+  // [0, E) (the record is cleared: one error per bad apply).
+  void check_ids();
 
  private:
-  void ensure_scratch(const Session& s, int64_t pairs, int32_t max_tiles);
+  void enqueue_chunk(const Session& s, const MoeExpertKernels& experts, int64_t t0, int64_t T, int32_t top_k,
+                     cl_mem x, uint32_t x_off, cl_mem ids, uint32_t ids_off, cl_mem weights, uint32_t w_off,
+                     cl_mem out, uint32_t out_off);
   Kernel route_, combine_;
   int64_t E_ = 0, H_ = 0, I_ = 0;
-  int64_t scratch_pairs_ = 0;
-  int32_t scratch_tiles_ = 0;
-  DeviceBuffer sorted_, tiles_, num_tiles_, h_, ypair_;
+  bool reserved_ = false;
+  std::string who_ = "inc_xpu MoE layer";
+  DeviceBuffer bad_;          // [2] on the device: first bad pair + 1 (0: none), its id
+  DeviceBuffer bad_pinned_;   // [2] host-allocated and mapped once: the read-back target, so the
+                              // read is asynchronous (a pageable target makes drivers block)
+  int32_t* bad_host_ = nullptr;
+  cl_command_queue queue_ = nullptr;  // the session's (outlives the layer's weights)
+  cl_event bad_read_ = nullptr;
 };
 
 }  // namespace incq::inc_xpu

@@ -45,13 +45,33 @@ LayerTuning parse_layer_tuning(const incq_kv* options, size_t num_options, const
         fail(INCQ_ERR_INVALID_ARGUMENT, who + ": option " + key + " must be an integer in 1..32, got '" + value + "'");
       if (key == "tensor_core_rows") t.tensor_core_rows = r;
       else t.tensor_core_warps = static_cast<size_t>(r);
+    } else if (key == "tensor_core_splits") {
+      int r = 0;
+      char tail = 0;
+      if (std::sscanf(value.c_str(), "%d%c", &r, &tail) != 1 || r < 0 || r > 64)
+        fail(INCQ_ERR_INVALID_ARGUMENT, who + ": option tensor_core_splits must be an integer in 0..64, got '" + value + "'");
+      t.tensor_core_splits = r;
+    } else if (key == "gemv") {
+      if (value != "auto" && value != "on" && value != "off")
+        fail(INCQ_ERR_INVALID_ARGUMENT, who + ": option gemv must be auto, on or off, got '" + value + "'");
+      t.gemv = value;
+    } else if (key == "gemv_rows" || key == "gemv_warps" || key == "gemv_kblocks") {
+      int r = 0;
+      char tail = 0;
+      const int lo = key == "gemv_kblocks" ? 0 : 1, hi = key == "gemv_rows" ? 16 : key == "gemv_warps" ? 16 : 4096;
+      if (std::sscanf(value.c_str(), "%d%c", &r, &tail) != 1 || r < lo || r > hi)
+        fail(INCQ_ERR_INVALID_ARGUMENT, who + ": option " + key + " must be an integer in " + std::to_string(lo) + ".." +
+                                            std::to_string(hi) + ", got '" + value + "'");
+      if (key == "gemv_rows") t.gemv_rows = r;
+      else if (key == "gemv_warps") t.gemv_warps = r;
+      else t.gemv_kblocks = r;
     } else if (key == "compute_type") {
       // The host-wide key (fp32 | bf16 | int8 | auto): inc_xpu's kernels compute in f32 only.
       if (value != "fp32" && value != "auto")
         fail(INCQ_ERR_UNSUPPORTED, who + ": compute_type '" + value + "' is not available in inc_xpu (f32 only; use fp32 or auto)");
     } else {
       fail(INCQ_ERR_INVALID_ARGUMENT, who + ": unknown option '" + key +
-                                          "' (inc_xpu layers accept decode_tile, prefill_tile, prefill_rows, compute_type, tensor_cores, tensor_core_rows, tensor_core_warps)");
+                                          "' (inc_xpu layers accept decode_tile, prefill_tile, prefill_rows, compute_type, tensor_cores, tensor_core_rows, tensor_core_warps, tensor_core_splits, gemv, gemv_rows, gemv_warps, gemv_kblocks)");
     }
   }
   return t;

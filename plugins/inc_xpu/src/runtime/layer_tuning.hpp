@@ -7,6 +7,17 @@
 //                             tensor_core_rows rows on; on: from 1 row; off: never)
 //   tensor_core_rows M        (2)
 //   tensor_core_warps LY      warps per work-group of the mma GEMM, along K (8)
+//   tensor_core_splits S      K split across work-groups for M <= 64 (0 = auto = no split, which
+//                             measured fastest on the H100; 1 = no split) (0)
+//   gemv          auto|on|off  the split-K GEMV (int_wo_gemv_Rx128_splitk.cl) for M <= gemv_rows
+//                              where it applies (2/4/8 bits, no g_idx, groups of 32k or one, N % 4
+//                              == 0); auto = where it builds and the tensor-core GEMM does not
+//                              take the rows; on = before the tensor cores, an error where it
+//                              cannot run
+//   gemv_rows     M            largest M the GEMV serves, 1..16 (16)
+//   gemv_warps    W            warps per work-group, along K (4)
+//   gemv_kblocks  KB           32-row k-blocks per work-group (K split into ceil(K/32/KB) parts);
+//                              0 = ~8 work-groups per compute unit (0)
 // Unknown keys are errors naming the layer.
 #ifndef INCQ_INC_XPU_LAYER_TUNING_HPP
 #define INCQ_INC_XPU_LAYER_TUNING_HPP
@@ -29,6 +40,11 @@ struct LayerTuning {
   std::string tensor_cores = "auto";
   int tensor_core_rows = 2;
   size_t tensor_core_warps = 8;
+  int tensor_core_splits = 0;
+  std::string gemv = "auto";
+  int gemv_rows = 16;
+  int gemv_warps = 4;
+  int gemv_kblocks = 0;
 };
 
 LayerTuning parse_layer_tuning(const incq_kv* options, size_t num_options, const std::string& who);

@@ -3,9 +3,11 @@
 #ifndef INCQ_INC_XPU_RUNTIME_HPP
 #define INCQ_INC_XPU_RUNTIME_HPP
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "incq/plugin_api.h"
 #include "plugin_options.hpp"
@@ -38,6 +40,9 @@ class Runtime {
   bool probed_ = false;
   Availability availability_;
   std::shared_ptr<Session> own_;
+  // Sessions on the host's context/queue, one per pair while any layer holds it, so the layers of
+  // one queue share its split-K scratch (the Session retains both handles, so a live key is unique).
+  std::map<std::pair<cl_context, cl_command_queue>, std::weak_ptr<Session>> borrowed_;
 };
 
 // The integer program (Linear and MoE kernels, routing, combine) for activations of `act_dtype`
@@ -45,6 +50,8 @@ class Runtime {
 ProgramSpec int_program_spec(int32_t act_dtype, int32_t bits);
 // The NVIDIA tensor-core GEMM program (kernels_cl/int_wo_gemm_16xT_tf32mma_nv.cl), same options.
 ProgramSpec int_mma_program_spec(int32_t act_dtype, int32_t bits);
+// The split-K GEMV program (kernels_cl/int_wo_gemv_Rx128_splitk.cl): 2/4/8 bits only.
+ProgramSpec int_gemv_program_spec(int32_t act_dtype, int32_t bits);
 
 // The plugin's runtime (set by initialize, cleared by shutdown). Throws UNAVAILABLE when absent.
 Runtime& runtime();

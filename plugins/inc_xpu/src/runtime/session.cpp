@@ -3,8 +3,12 @@
 #include <vector>
 
 #include "cl_error.hpp"
+#include "moe/moe_scratch.hpp"
+#include "splitk_scratch.hpp"
 
 namespace incq::inc_xpu {
+
+Session::Session() : splitk_(std::make_unique<SplitKScratch>()), moe_(std::make_unique<MoeScratch>()) {}
 
 std::shared_ptr<Session> Session::create(cl_device_id device) {
   std::shared_ptr<Session> s(new Session());
@@ -55,6 +59,8 @@ std::shared_ptr<Session> Session::borrow(cl_context context, cl_command_queue qu
 }
 
 Session::~Session() {
+  splitk_.reset();  // their buffers before the context
+  moe_.reset();
   if (queue_ != nullptr) clReleaseCommandQueue(queue_);
   if (context_ != nullptr) clReleaseContext(context_);
 }

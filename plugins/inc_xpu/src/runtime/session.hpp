@@ -12,6 +12,9 @@
 
 namespace incq::inc_xpu {
 
+class SplitKScratch;
+class MoeScratch;
+
 class Session {
  public:
   // A new context and queue on `device`.
@@ -28,13 +31,19 @@ class Session {
   cl_device_id device() const { return device_; }
   // True when the queue is the host's: results then need no clFinish (the host orders its queue).
   bool host_queue() const { return host_queue_; }
+  // The split-K kernels' scratch of this queue (see splitk_scratch.hpp).
+  SplitKScratch& splitk() const { return *splitk_; }
+  // The MoE driver's intermediate buffers of this queue (see moe/moe_scratch.hpp).
+  MoeScratch& moe() const { return *moe_; }
 
  private:
-  Session() = default;
+  Session();
   cl_context context_ = nullptr;
   cl_command_queue queue_ = nullptr;
   cl_device_id device_ = nullptr;
   bool host_queue_ = false;
+  std::unique_ptr<SplitKScratch> splitk_;
+  std::unique_ptr<MoeScratch> moe_;
 };
 
 }  // namespace incq::inc_xpu
