@@ -1,10 +1,11 @@
 // inc_xpu MoE robustness: the driver's intermediate buffers are bounded (kMoeChunkPairs routed pairs
 // per chunk, sized at process time), so a batch with more pairs runs in chunks and must still match
 // the oracle; expert ids outside [0, E) that reach the device are skipped there and reported as an
-// error naming the layer and the id (at the latest by the layer's next apply), after which the
-// layer keeps working.
+// error naming the layer and the id (on the host's queue within kMoeIdCheckInterval + 1 applies),
+// after which the layer keeps working.
 #include <gtest/gtest.h>
 
+#include "moe/moe_driver.hpp"
 #include "moe/moe_scratch.hpp"
 #include "xpu_test_support.hpp"
 
@@ -43,9 +44,10 @@ TEST(XpuIntMoeBounds, OutOfRangeDeviceExpertIdsAreReportedNotRead) {
                      });
   };
   std::vector<uint8_t> out = abi_test::output_buffer(bad);
-  // The error comes with the bad apply (the plugin waited anyway) or with the next one.
+  // The error comes with the bad apply (when the plugin waited anyway) or, on the host's queue,
+  // with a later one: the record is read every kMoeIdCheckInterval applies.
   std::string error;
-  for (int i = 0; i < 2 && error.empty(); ++i) {
+  for (int i = 0; i <= inc_xpu::kMoeIdCheckInterval + 1 && error.empty(); ++i) {
     try {
       apply(i == 0 ? bad : good, out);
     } catch (const std::exception& e) {

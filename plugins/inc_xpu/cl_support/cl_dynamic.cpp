@@ -168,13 +168,6 @@ INCQ_CL_STATUS_FN(clEnqueueFillBuffer,
                   (cl_command_queue q, cl_mem m, const void* p, size_t ps, size_t o, size_t s, cl_uint ne,
                    const cl_event* el, cl_event* e),
                   (q, m, p, ps, o, s, ne, el, e))
-INCQ_CL_OBJECT_FN(void*, clEnqueueMapBuffer,
-                  (cl_command_queue q, cl_mem m, cl_bool b, cl_map_flags f, size_t o, size_t s, cl_uint ne,
-                   const cl_event* el, cl_event* e, cl_int* errcode_ret),
-                  (q, m, b, f, o, s, ne, el, e, errcode_ret))
-INCQ_CL_STATUS_FN(clEnqueueUnmapMemObject,
-                  (cl_command_queue q, cl_mem m, void* p, cl_uint ne, const cl_event* el, cl_event* e),
-                  (q, m, p, ne, el, e))
 INCQ_CL_STATUS_FN(clFinish, (cl_command_queue q), (q))
 INCQ_CL_STATUS_FN(clFlush, (cl_command_queue q), (q))
 INCQ_CL_STATUS_FN(clWaitForEvents, (cl_uint n, const cl_event* e), (n, e))

@@ -89,9 +89,9 @@ incq_status apply_moe(incq_layer* handle, const incq_tensor* hidden, const incq_
       oa.finish(s);
       if (!oa.staged()) L::complete(layer);
       // The queue has just been waited for (the plugin's own, or a staged output's read-back):
-      // report a bad device id now; otherwise the record is checked at the next apply, since
-      // apply must not wait on the host's queue.
-      if (!s.host_queue() || oa.staged()) layer.weights->driver.check_ids();
+      // report a bad device id now; on the host's queue the record is read every
+      // kMoeIdCheckInterval applies (apply must not wait there).
+      if (!s.host_queue() || oa.staged()) layer.weights->driver.check_ids_now(s);
     }
   });
 }

@@ -21,16 +21,13 @@ MoeDriver::MoeDriver(cl_program program, int64_t num_experts, int64_t hidden, in
       combine_(program, "moe_combine_topk"),
       E_(num_experts),
       H_(hidden),
-      I_(intermediate) {}
+      I_(intermediate),
+      bad_host_(new int32_t[2]{0, 0}) {}
 
 MoeDriver::~MoeDriver() {
   if (bad_read_ != nullptr) {
     clWaitForEvents(1, &bad_read_);  // the read targets bad_host_
     clReleaseEvent(bad_read_);
-  }
-  if (bad_host_ != nullptr) {
-    clEnqueueUnmapMemObject(queue_, bad_pinned_.get(), bad_host_, 0, nullptr, nullptr);
-    clFinish(queue_);
   }
 }
 
@@ -43,20 +40,16 @@ MoeDriver::MoeDriver(MoeDriver&& o) noexcept
       reserved_(o.reserved_),
       who_(std::move(o.who_)),
       bad_(std::move(o.bad_)),
-      bad_pinned_(std::move(o.bad_pinned_)),
-      bad_host_(std::exchange(o.bad_host_, nullptr)),
-      queue_(o.queue_),
-      bad_read_(std::exchange(o.bad_read_, nullptr)) {}
+      bad_host_(std::move(o.bad_host_)),
+      bad_read_(std::exchange(o.bad_read_, nullptr)),
+      reset_next_(o.reset_next_),
+      applies_since_read_(o.applies_since_read_) {}
 
 MoeDriver& MoeDriver::operator=(MoeDriver&& o) noexcept {
   if (this != &o) {
     if (bad_read_ != nullptr) {
       clWaitForEvents(1, &bad_read_);
       clReleaseEvent(bad_read_);
-    }
-    if (bad_host_ != nullptr) {
-      clEnqueueUnmapMemObject(queue_, bad_pinned_.get(), bad_host_, 0, nullptr, nullptr);
-      clFinish(queue_);
     }
     route_ = std::move(o.route_);
     combine_ = std::move(o.combine_);
@@ -66,10 +59,10 @@ MoeDriver& MoeDriver::operator=(MoeDriver&& o) noexcept {
     reserved_ = o.reserved_;
     who_ = std::move(o.who_);
     bad_ = std::move(o.bad_);
-    bad_pinned_ = std::move(o.bad_pinned_);
-    bad_host_ = std::exchange(o.bad_host_, nullptr);
-    queue_ = o.queue_;
+    bad_host_ = std::move(o.bad_host_);
     bad_read_ = std::exchange(o.bad_read_, nullptr);
+    reset_next_ = o.reset_next_;
+    applies_since_read_ = o.applies_since_read_;
   }
   return *this;
 }
@@ -80,16 +73,21 @@ void MoeDriver::reserve(const Session& s) {
   s.moe().reserve(s, kMoeChunkPairs, I_, H_, max_tiles_for(kMoeChunkPairs, 1, E_));
   const int32_t zero[2] = {0, 0};
   bad_ = DeviceBuffer(s, zero, sizeof zero, "MoE expert id record");
-  cl_int st = CL_SUCCESS;
-  cl_mem pinned = clCreateBuffer(s.context(), CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, sizeof zero, nullptr, &st);
-  cl_check(st, "inc_xpu: allocating the MoE expert id read-back buffer");
-  bad_pinned_ = DeviceBuffer::adopt(pinned, sizeof zero);
-  queue_ = s.queue();
-  bad_host_ = static_cast<int32_t*>(clEnqueueMapBuffer(queue_, pinned, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0,
-                                                       sizeof zero, 0, nullptr, nullptr, &st));
-  cl_check(st, "inc_xpu: mapping the MoE expert id read-back buffer");
-  bad_host_[0] = bad_host_[1] = 0;
   reserved_ = true;
+}
+
+void MoeDriver::enqueue_id_read(const Session& s, bool blocking) {
+  cl_check(clEnqueueReadBuffer(s.queue(), bad_.get(), blocking ? CL_TRUE : CL_FALSE, 0, 2 * sizeof(int32_t),
+                               bad_host_.get(), 0, nullptr, &bad_read_),
+           "inc_xpu: reading the MoE expert id record");
+  reset_next_ = true;
+  applies_since_read_ = 0;
+}
+
+void MoeDriver::check_ids_now(const Session& s) {
+  if (!reserved_) return;
+  if (bad_read_ == nullptr) enqueue_id_read(s, true);
+  check_ids();
 }
 
 void MoeDriver::check_ids() {
@@ -119,10 +117,8 @@ void MoeDriver::enqueue(const Session& s, const MoeExpertKernels& experts, int64
                                         std::to_string(kMoeChunkPairs) + " slots per token");
   for (int64_t t0 = 0; t0 < T; t0 += chunk)
     enqueue_chunk(s, experts, t0, std::min(chunk, T - t0), top_k, x, x_off, ids, ids_off, weights, w_off, out, out_off);
-  // The id record comes back without blocking (the next apply's routing clears it on the device).
-  cl_check(clEnqueueReadBuffer(s.queue(), bad_.get(), CL_FALSE, 0, 2 * sizeof(int32_t), bad_host_, 0, nullptr,
-                               &bad_read_),
-           "inc_xpu: reading the MoE expert id record");
+  // On the host's queue the record comes back every kMoeIdCheckInterval applies, without blocking.
+  if (++applies_since_read_ >= kMoeIdCheckInterval) enqueue_id_read(s, false);
 }
 
 void MoeDriver::enqueue_chunk(const Session& s, const MoeExpertKernels& experts, int64_t t0, int64_t T, int32_t top_k,
@@ -145,7 +141,8 @@ void MoeDriver::enqueue_chunk(const Session& s, const MoeExpertKernels& experts,
   w_off += pair0;
 
   const cl_int pairs = static_cast<cl_int>(r.pairs), E = static_cast<cl_int>(E_), R = r.rows_per_tile;
-  const cl_int max_tiles = r.max_tiles, pair_base = static_cast<cl_int>(pair0), reset = t0 == 0 ? 1 : 0;
+  const cl_int max_tiles = r.max_tiles, pair_base = static_cast<cl_int>(pair0), reset = t0 == 0 && reset_next_ ? 1 : 0;
+  if (t0 == 0) reset_next_ = false;
   ArgSetter{route_}(ids)(ids_off)(pairs)(E)(R)(max_tiles)(r.sorted_pairs)(r.tiles)(r.num_tiles)(bad_.get())(pair_base)(reset)(
       LocalBytes{static_cast<size_t>(E_) * sizeof(cl_int)})(LocalBytes{static_cast<size_t>(E_) * sizeof(cl_int)});
   launch_kernel(s, route_, 1, {256, 1, 1}, {256, 1, 1});

@@ -32,13 +32,6 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
-  // Takes ownership of a buffer created elsewhere (e.g. with host-allocation flags).
-  static DeviceBuffer adopt(cl_mem mem, size_t bytes) {
-    DeviceBuffer b;
-    b.mem_ = mem;
-    b.bytes_ = bytes;
-    return b;
-  }
   cl_mem get() const { return mem_; }
   size_t bytes() const { return bytes_; }
   void reset();
