@@ -4,6 +4,7 @@
 # libdnnl, libfmt, libspdlog, libgomp ...), the problem lists and run_xeon.sh.
 #   bash bench/device/pack.sh [BUILD_DIR] [DEST]      defaults: ./build, /work/main/.dev-bench
 # PLUGINS=DIR takes the plugins from another build (e.g. a branch's) instead of BUILD_DIR's.
+# PERF=1 adds this machine's perf and its libraries (perf/), for profile_xeon.sh.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
@@ -17,7 +18,7 @@ cp "${PLUGINS:-$build/lib/incq/plugins}"/libincq_*.so "$dest/plugins/"
 # Debug info is most of the size and the transfer to the host is limited.
 strip --strip-debug "$dest/incq_bench" "$dest"/plugins/*.so
 cp "$repo"/bench/problems/*.txt "$dest/problems/"
-cp "$repo/bench/device/run_xeon.sh" "$dest/"
+cp "$repo/bench/device/run_xeon.sh" "$repo/bench/device/profile_xeon.sh" "$dest/"
 
 # Everything ldd resolves except the C/C++ runtime, which the host has (newer, compatible).
 system='/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt|libresolv|ld-linux-x86-64)\.so'
@@ -26,5 +27,12 @@ for f in "$dest/incq_bench" "$dest"/plugins/*.so; do
 done | sort -u | grep -Ev "$system" | while read -r lib; do
   cp -L "$lib" "$dest/lib/"
 done
+if [ "${PERF:-0}" = 1 ]; then
+  mkdir -p "$dest/perf/lib"
+  cp -L "$(command -v perf)" "$dest/perf/"
+  ldd "$dest/perf/perf" | awk '/=> \// {print $3}' | grep -Ev "$system" | while read -r lib; do
+    cp -L "$lib" "$dest/perf/lib/"
+  done
+fi
 du -sh "$dest"
 ls -la "$dest" "$dest/lib" "$dest/plugins"
