@@ -4,7 +4,7 @@
 # libdnnl, libfmt, libspdlog, libgomp ...), the problem lists and run_xeon.sh.
 #   bash bench/device/pack.sh [BUILD_DIR] [DEST]      defaults: ./build, /work/main/.dev-bench
 # PLUGINS=DIR takes the plugins from another build (e.g. a branch's) instead of BUILD_DIR's.
-# PERF=1 adds this machine's perf and its libraries (perf/), for profile_xeon.sh.
+# PERF=1 adds this machine's perf and its libraries (perf.tar.xz), for profile_xeon.sh.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
@@ -33,6 +33,8 @@ if [ "${PERF:-0}" = 1 ]; then
   ldd "$dest/perf/perf" | awk '/=> \// {print $3}' | grep -Ev "$system" | while read -r lib; do
     cp -L "$lib" "$dest/perf/lib/"
   done
+  # Compressed: perf's libraries (python, perl ...) would take a third of the 64 MiB transfer.
+  tar -cJf "$dest/perf.tar.xz" -C "$dest" perf && rm -rf "$dest/perf"
 fi
 du -sh "$dest"
 ls -la "$dest" "$dest/lib" "$dest/plugins"

@@ -9,6 +9,7 @@ mkdir -p "$out"
 name=$1 problems=$2 threads=$3
 shift 3
 export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+[ -d "$here/perf" ] || tar -xJf "$here/perf.tar.xz" -C "$here"
 perf=("$here/perf/perf")
 cat /proc/sys/kernel/perf_event_paranoid > "$out/perf_event_paranoid.txt" 2>&1 || true
 LD_LIBRARY_PATH="$here/perf/lib:$LD_LIBRARY_PATH" "${perf[@]}" record -e cpu-clock -F 2000 -o "$out/$name.data" -- \
