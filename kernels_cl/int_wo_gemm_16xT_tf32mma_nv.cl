@@ -52,6 +52,67 @@ inline void int_wo_gemm_16xT_tf32mma_body(const int B, global const act_t* x, co
   for (int nt = 0; nt < 4; ++nt)
     for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
 
+#ifndef MMA_WORD_LOADS
+  // Lane (g8, t) reads the four adjacent columns nc0 .. nc0+3 (nc0 = n_base + 4 g8; column
+  // nc0 + nt is its B column of n tile nt) as one 16-byte load per word row, and takes code
+  // positions 8t .. 8t+7 of each column's 32-code block (its k index t + 4h of k8 step s is block
+  // position 8t + 2s + h; the A fragments use the same k permutation). One 16-byte load replaces
+  // 4 x B four-byte loads that 4 lanes each repeated.
+  const int nc0 = n_base + 4 * g8;
+  const int bit0 = 8 * t * B, wrow0 = bit0 >> 5, sh0 = bit0 & 31;
+  const bool two_rows = sh0 + 8 * B > 32;  // 3 and 8 bits: the lane's codes span two words
+  const bool vec_cols = n_base + 32 <= N && (N & 3) == 0;  // whole, 16-byte aligned column quads
+  for (int kb = kb0 + warp; kb < kb1; kb += LY) {
+    const int k0 = kb * 32;
+    const int grp = one_group ? 0 : k0 / G;
+    uint a[4][4];
+    for (int st = 0; st < 4; ++st) {
+      const int k = k0 + 8 * t + 2 * st;
+      a[st][0] = as_uint(xpu_mma_x(x, x_off, M, K, m0 + g8, k));
+      a[st][1] = as_uint(xpu_mma_x(x, x_off, M, K, m0 + g8 + 8, k));
+      a[st][2] = as_uint(xpu_mma_x(x, x_off, M, K, m0 + g8, k + 1));
+      a[st][3] = as_uint(xpu_mma_x(x, x_off, M, K, m0 + g8 + 8, k + 1));
+    }
+    uint w0[4], w1[4];
+    {
+      const int r0 = kb * B + wrow0, r1 = r0 + 1;
+      const bool whole = vec_cols && (kb + 1) * 32 <= K;
+      if (whole) {
+        const uint4 v0 = *(global const uint4*)(qw + (size_t)r0 * (size_t)N + (size_t)nc0);
+        const uint4 v1 = two_rows ? *(global const uint4*)(qw + (size_t)r1 * (size_t)N + (size_t)nc0) : (uint4)(0u);
+        w0[0] = v0.s0; w0[1] = v0.s1; w0[2] = v0.s2; w0[3] = v0.s3;
+        w1[0] = v1.s0; w1[1] = v1.s1; w1[2] = v1.s2; w1[3] = v1.s3;
+      } else {
+        for (int nt = 0; nt < 4; ++nt) {
+          const int n = nc0 + nt;
+          w0[nt] = (r0 < rows_total && n < N) ? qw[(size_t)r0 * (size_t)N + (size_t)n] : 0u;
+          w1[nt] = (two_rows && r1 < rows_total && n < N) ? qw[(size_t)r1 * (size_t)N + (size_t)n] : 0u;
+        }
+      }
+    }
+    float sc[2][4];  // scales of output columns n_base + 8t + 4h + nt
+    for (int h = 0; h < 2; ++h)
+      for (int nt = 0; nt < 4; ++nt)
+        sc[h][nt] = vload_half((size_t)grp * (size_t)N + (size_t)min(n_base + 8 * t + 4 * h + nt, N - 1),
+                               (global const half*)scales);
+    for (int nt = 0; nt < 4; ++nt) {
+      const float zf = 8388608.0f + xpu_zero_at(zeros, zrow, grp, min(nc0 + nt, N - 1), B, zero_add);
+      // The lane's 8 codes, lowest first (past K they decode garbage times x = 0).
+      const ulong chunk = (((ulong)w1[nt] << 32) | (ulong)w0[nt]) >> sh0;
+      float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (int st = 0; st < 4; ++st) {
+        const float v0 = as_float(0x4B000000u | ((uint)(chunk >> (2 * st * B)) & ((1u << B) - 1u))) - zf;
+        const float v1 = as_float(0x4B000000u | ((uint)(chunk >> ((2 * st + 1) * B)) & ((1u << B) - 1u))) - zf;
+        xpu_mma_tf32_16x8x8(c, a[st], as_uint(v0), as_uint(v1));
+      }
+      // c0/c2: tile column 2t = lane group 2t's column, i.e. n_base + 8t + nt; c1/c3: n_base + 8t + 4 + nt.
+      acc[nt][0] = fma(sc[0][nt], c[0], acc[nt][0]);
+      acc[nt][1] = fma(sc[1][nt], c[1], acc[nt][1]);
+      acc[nt][2] = fma(sc[0][nt], c[2], acc[nt][2]);
+      acc[nt][3] = fma(sc[1][nt], c[3], acc[nt][3]);
+    }
+  }
+#else  // the first version: 4-byte loads of the tile's natural column order (diagnostic build option)
   for (int kb = kb0 + warp; kb < kb1; kb += LY) {
     const int k0 = kb * 32;
     const int grp = one_group ? 0 : k0 / G;
@@ -92,6 +153,7 @@ inline void int_wo_gemm_16xT_tf32mma_body(const int B, global const act_t* x, co
       acc[nt][3] = fma(s1, c[3], acc[nt][3]);
     }
   }
+#endif
   // Reduce over the LY warps in a fixed order: warp 0 adds the others.
   for (int nt = 0; nt < 4; ++nt)
     for (int i = 0; i < 4; ++i) red[((warp * 4 + nt) * 4 + i) * 32 + lane] = acc[nt][i];
@@ -127,7 +189,11 @@ inline void int_wo_gemm_16xT_tf32mma_body(const int B, global const act_t* x, co
   for (int nt = 0; nt < 4; ++nt)
     for (int i = 0; i < 4; ++i) {
       const int row = m0 + g8 + (i >= 2 ? 8 : 0);
+#ifndef MMA_WORD_LOADS
+      const int col = n_base + 8 * t + 4 * (i & 1) + nt;
+#else
       const int col = n_base + nt * 8 + 2 * t + (i & 1);
+#endif
       if (row >= M || col >= N) continue;
       const float b = bias_dtype != 0 ? xpu_load_typed(bias, col, bias_dtype) : 0.0f;
       xpu_store_act(y, y_off + (uint)row * (uint)N + (uint)col, acc[nt][i] + b);

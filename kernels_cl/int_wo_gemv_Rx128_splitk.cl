@@ -56,6 +56,68 @@ inline void gv_group_consts(global const ushort* scales, global const uint* zero
   }
 }
 
+// Full-tile fast path: every lane owns a whole column quad, the work-group's K range is whole
+// k-blocks inside K, and every run of UBLK blocks lies in one group. Then no load needs a bounds
+// check: each lane walks one base pointer by the constant row stride N/4 (uint4 units) and by a
+// constant run stride, the staged activations by a constant local stride, and the group constants
+// are reloaded once per run. The decode is the general path's (one and/or per code, see above);
+// what goes is the per-load compare and 64-bit row multiply, the per-block group division and the
+// early-exit branch inside the unrolled run (they cost ~3 integer ops per code on the H100).
+inline void int_wo_gemv_full_tiles(const int R, const int UROWS, global const uint4* qw4, const size_t N4,
+                                   global const ushort* scales, global const uint* zeros, const int n0, const int N,
+                                   const int G, const int zero_add, const int one_group, const int kb0, const int kb1,
+                                   const int kb_first, const int kb_step, const int kcap, const local float4* xs4,
+                                   const uint magic, uint4 wv[16], float acc[16][4]) {
+  const int UBLK = UROWS / GV_B;
+  if (kb_first >= kb1) return;  // more warps than runs: this one has none
+  global const uint4* p = qw4 + (size_t)(kb_first * GV_B) * N4;
+  const size_t run_step = (size_t)(kb_step * GV_B) * N4;
+  const local float4* xp = xs4 + (kb_first - kb0) * 8;  // 32 staged floats per k-block
+  const int xstep = kb_step * 8, xrow = kcap / 4;
+  float s[4], zc[4][GV_CPH], part[4];
+  for (int kb = kb_first; kb < kb1; kb += kb_step) {
+    gv_group_consts(scales, zeros, one_group ? 0 : (kb * 32) / G, n0, N, zero_add, s, zc);
+    // The last run re-reads its own rows instead of testing every load (they hit in cache).
+    global const uint4* q = kb + kb_step < kb1 ? p + run_step : p;
+    p = q;
+#pragma unroll
+    for (int ub = 0; ub < UBLK; ++ub) {
+      for (int c = 0; c < 4; ++c) part[c] = 0.0f;
+#pragma unroll
+      for (int wr = 0; wr < GV_B; ++wr, q += N4) {
+        const uint4 w4 = wv[ub * GV_B + wr];
+        wv[ub * GV_B + wr] = *q;
+        const uint wc[4] = {w4.s0, w4.s1, w4.s2, w4.s3};
+        float d[4][GV_CPW];
+        for (int c = 0; c < 4; ++c)
+          for (int h = 0; h < 2; ++h) {
+            const uint v = h ? (wc[c] >> 16) : wc[c];
+            for (int j = 0; j < GV_CPH; ++j)
+              d[c][h * GV_CPH + j] = as_float((v & (GV_MASK << (GV_B * j))) | magic) - zc[c][j];
+          }
+        if (R > 1)
+          for (int c = 0; c < 4; ++c)
+            for (int i = 0; i < GV_CPW; ++i) d[c][i] *= s[c];
+        for (int r = 0; r < R; ++r) {
+          float xw[GV_CPW];
+          for (int t = 0; t < GV_CPW / 4; ++t) {
+            const float4 v4 = xp[r * xrow + ub * 8 + wr * (GV_CPW / 4) + t];
+            xw[4 * t] = v4.s0; xw[4 * t + 1] = v4.s1; xw[4 * t + 2] = v4.s2; xw[4 * t + 3] = v4.s3;
+          }
+          for (int c = 0; c < 4; ++c)
+            for (int i = 0; i < GV_CPW; ++i) {
+              if (R == 1) part[c] = fma(xw[i], d[c][i], part[c]);
+              else acc[r][c] = fma(xw[i], d[c][i], acc[r][c]);
+            }
+        }
+      }
+      if (R == 1)
+        for (int c = 0; c < 4; ++c) acc[0][c] = fma(s[c], part[c], acc[0][c]);
+    }
+    xp += xstep;
+  }
+}
+
 inline void int_wo_gemv_body(const int R, const int UROWS, global const act_t* x, const uint x_off,
                              global const uint* qw, global const ushort* scales, global const uint* zeros,
                              global const uchar* bias, const int bias_dtype, global act_t* y, const uint y_off,
@@ -72,6 +134,23 @@ inline void int_wo_gemv_body(const int R, const int UROWS, global const act_t* x
   const int nblocks = (K + 31) / 32;
   const int kb0 = split * kb_per_wg, kb1 = min(kb0 + kb_per_wg, nblocks);
   const int kcap = kb_per_wg * 32;
+  global const uint4* qw4 = (global const uint4*)qw + (n0 >> 2);
+  const size_t N4 = (size_t)(N >> 2);
+  const int one_group = G >= K;
+  const int kb_first = kb0 + warp * UBLK, kb_step = W * UBLK;
+#ifndef GV_NO_FAST
+  // Full-tile fast path, uniform over the work-group: whole tile, whole k-blocks, whole runs, one
+  // group per run. Its first run's weight rows are requested before the activations are staged, so
+  // the two memory latencies overlap (a work-group only has a few runs per warp).
+  const bool full = (ct + 1) * 128 <= N && kb1 - kb0 == kb_per_wg && kb1 * 32 <= K && kb_per_wg % UBLK == 0 &&
+                    (one_group || G % (32 * UBLK) == 0);
+  uint4 wv0[16];
+  if (full && kb_first < kb1) {
+    global const uint4* q = qw4 + (size_t)(kb_first * GV_B) * N4;
+#pragma unroll
+    for (int u = 0; u < UROWS; ++u, q += N4) wv0[u] = *q;
+  }
+#endif
 
   // Stage this work-group's activations once, pre-scaled per code position (shared by all lanes).
   for (int i = lid; i < R * kcap; i += NTH) {
@@ -89,8 +168,6 @@ inline void int_wo_gemv_body(const int R, const int UROWS, global const act_t* x
   const bool active = n0 < N;  // N % 4 == 0: an active lane owns a full quad
   const int rows_total = (K * GV_B + 31) / 32;
   const int row_end = min(kb1 * GV_B, rows_total);
-  global const uint4* qw4 = (global const uint4*)qw + (n0 >> 2);
-  const size_t N4 = (size_t)(N >> 2);
   const local float4* xs4 = lmem4;
 #ifdef GV_GLOBAL_VLOAD
 #define GV_LOAD_ROW(row) ((row) < row_end ? vload4(0, qw + (size_t)(row) * (size_t)N + (size_t)n0) : (uint4)(0u))
@@ -100,14 +177,20 @@ inline void int_wo_gemv_body(const int R, const int UROWS, global const act_t* x
   // 2^23's bits from a value the compiler cannot fold (zero_add is 0 or 1): with both the mask and
   // this as immediates it emits two LOP3s per code (seen in the H100 SASS); one must be a register.
   const uint magic = 0x4B000000u | ((uint)zero_add >> 31);
-  const int one_group = G >= K;
   int cur_g = -1;
   float s[4], zc[4][GV_CPH];
 
+#ifndef GV_NO_FAST
+  if (full) {
+    int_wo_gemv_full_tiles(R, UROWS, qw4, N4, scales, zeros, n0, N, G, zero_add, one_group, kb0, kb1, kb_first,
+                           kb_step, kcap, xs4, magic, wv0, acc);
+  } else
+#endif
+  {
   // Rotating prefetch: word row u of the next run is requested as soon as row u of this run is
-  // taken, so UROWS loads stay in flight while the current rows are decoded.
+  // taken, so UROWS loads stay in flight while the current rows are decoded (here and in the
+  // fast path).
   uint4 wv[16];
-  const int kb_first = kb0 + warp * UBLK, kb_step = W * UBLK;
 #pragma unroll
   for (int u = 0; u < UROWS; ++u) wv[u] = active ? GV_LOAD_ROW(kb_first * GV_B + u) : (uint4)(0u);
   for (int kb = kb_first; active && kb < kb1; kb += kb_step) {
@@ -164,6 +247,7 @@ inline void int_wo_gemv_body(const int R, const int UROWS, global const act_t* x
 #pragma unroll
     for (int u = 0; u < UROWS; ++u) wv[u] = GV_LOAD_ROW(next_row0 + u);
 #endif
+  }
   }
 
   // Reduce the W warps through local memory (the staged activations are dead), every work-item

@@ -50,6 +50,25 @@ TEST(XpuIntGemvSplitK, BitsSymPackingGroupsRowsSplits) {
       }
 }
 
+TEST(XpuIntGemvSplitK, FullTileFastPathAndItsEdges) {
+  // The kernel's full-tile path (no bounds checks) needs whole runs of 8 word rows inside one group:
+  // k-blocks per work-group a multiple of 4 (2 bits), 2 (4 bits), 1 (8 bits). K = 1056 = 33 blocks
+  // with 8 per work-group: four full splits take it, the fifth (one block) and the partial column
+  // tile of N = 272 take the checked path; every row variant (1, 4, 16 rows) and one group.
+  uint32_t seed = 700;
+  for (int bits : {2, 4, 8})
+    for (bool sym : {true, false})
+      for (int group : {128, -1})
+        for (int64_t M : {1, 4, 16}) {
+          if (bits == 4 && M == 4 && group == 128) continue;  // EveryRowCountDtypeWarpsAndSplit has it
+          IntScheme scheme{bits, sym, sym ? INCQ_PACKING_GPTQ_V1 : INCQ_PACKING_GPTQ_V2, group, INCQ_DTYPE_BF16};
+          auto c = abi_test::make_linear_case(scheme, M, 1056, 272, ++seed);
+          if (M == 4) add_bias(c);
+          EXPECT_EQ(run_case(c, "inc_xpu.int_wo_linear", gemv_on(bits == 8 ? 4 : 2, 8)), "")
+              << abi_test::describe(scheme) << " M=" << M;
+        }
+}
+
 TEST(XpuIntGemvSplitK, EveryRowCountDtypeWarpsAndSplit) {
   uint32_t seed = 500;
   for (int32_t dtype : {INCQ_DTYPE_F32, INCQ_DTYPE_BF16, INCQ_DTYPE_F16})
