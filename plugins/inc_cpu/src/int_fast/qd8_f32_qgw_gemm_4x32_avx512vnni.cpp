@@ -87,13 +87,21 @@ struct GroupRows {
     const int8_t* xr[R];
     #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) xr[r] = xq + (m0 + r) * ldq;
+    // Symmetric: z = 2^(B-1) for every column, so -z * xsum is one scalar per row: the first
+    // chain starts there instead of subtracting it in the epilogue (int32 wraps alike, so the sums
+    // are bit-identical), which takes a broadcast and two subtracts per row off the M >= 8 path.
     __m512i acc[R][2][kChains];
     #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r) {
+      const uint32_t zx = static_cast<uint32_t>(xsum[(m0 + r) * w.num_segments() + sg]) << (B - 1);
+      const __m512i init = sym ? _mm512_set1_epi32(static_cast<int32_t>(0u - zx)) : _mm512_setzero_si512();
       #pragma GCC unroll 16
-      for (int i = 0; i < 2; ++i)
+      for (int i = 0; i < 2; ++i) {
+        acc[r][i][0] = init;
         #pragma GCC unroll 16
-        for (int c = 0; c < kChains; ++c) acc[r][i][c] = _mm512_setzero_si512();
+        for (int c = 1; c < kChains; ++c) acc[r][i][c] = _mm512_setzero_si512();
+      }
+    }
     const int64_t t0 = w.seg_begin(sg) / kTile, t1 = w.seg_begin(sg + 1) / kTile;
     for (int64_t t = t0; t < t1; ++t) {
       __m512i d[2][3];
@@ -109,18 +117,14 @@ struct GroupRows {
     #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const int64_t m = m0 + r;
-      const int32_t xs = xsum[m * w.num_segments() + sg];
-      const __m512i zs = _mm512_set1_epi32(xs);
-      // Symmetric: z = 2^(B-1) for every column, so z * xsum is one scalar (no vpmulld, which
-      // costs two uops per row and strip in this epilogue — a fifth of the M = 16 loop).
-      const __m512i zxs = _mm512_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(xs) << (B - 1)));
       const __m512 sxv = _mm512_set1_ps(sx[m]);
       #pragma GCC unroll 16
       for (int i = 0; i < sp.n; ++i) {
         float* yp = y + m * ldy + sp.col[i];
         __m512i sum = acc[r][i][0];
         if constexpr (kChains == 2) sum = _mm512_add_epi32(sum, acc[r][i][kChains - 1]);
-        const __m512i v = _mm512_sub_epi32(sum, sym ? zxs : _mm512_mullo_epi32(zi[i], zs));
+        // Asymmetric: per-column zeros, z * xsum with vpmulld (sym started the sum at -z * xsum).
+        const __m512i v = sym ? sum : _mm512_sub_epi32(sum, _mm512_mullo_epi32(zi[i], _mm512_set1_epi32(xsum[m * w.num_segments() + sg])));
         const __m512 prev = sg == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(sp.mask[i], yp);
         _mm512_mask_storeu_ps(yp, sp.mask[i], _mm512_fmadd_ps(_mm512_mul_ps(sxv, scale[i]), _mm512_cvtepi32_ps(v), prev));
       }
