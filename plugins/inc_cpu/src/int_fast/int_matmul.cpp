@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "act_quant_int8.hpp"
 #include "incq/plugin_helpers.hpp"
 #include "isa/cpu_isa.hpp"
@@ -15,6 +19,24 @@ int64_t padded_ld(const IntPackedMatrix& w) { return (w.K_int + 63) / 64 * 64; }
 size_t align64(size_t v) { return (v + 63) / 64 * 64; }
 
 float round_to_bf16(float v) { return bf16_to_float(float_to_bf16(v)); }
+
+// Sum of n int8 codes. SSE2 (baseline x86-64): flipping the sign bit maps v to v + 128 as a u8,
+// psadbw adds 8 of those into a 64-bit lane; subtract 128 per code at the end. Exact, and ~10x
+// the scalar loop, which was about a third of the serial per-call preparation at M = 16.
+int32_t sum_codes(const int8_t* p, int64_t n) {
+  int64_t i = 0, acc = 0;
+#if defined(__SSE2__)
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80)), zero = _mm_setzero_si128();
+  __m128i s = zero;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), flip);
+    s = _mm_add_epi64(s, _mm_sad_epu8(v, zero));
+  }
+  acc = _mm_cvtsi128_si64(s) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s)) - 128 * i;
+#endif
+  for (; i < n; ++i) acc += p[i];
+  return static_cast<int32_t>(acc);
+}
 
 }  // namespace
 
@@ -106,9 +128,7 @@ PreparedActivations prepare_activations(const IntPackedMatrix& w, ComputeType ct
       }
     }
     for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
-      int32_t sum = 0;
-      for (int64_t i = w.seg_begin(sg); i < w.seg_begin(sg + 1); ++i) sum += row[i];
-      xsum[r * w.num_segments() + sg] = sum;
+      xsum[r * w.num_segments() + sg] = sum_codes(row + w.seg_begin(sg), w.seg_begin(sg + 1) - w.seg_begin(sg));
     }
   }
   a.xq = xq;
