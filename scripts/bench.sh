@@ -10,4 +10,7 @@ args=("$@")
 has_json=0
 for a in "$@"; do case "$a" in --json|--json=*) has_json=1 ;; esac; done
 if [ $has_json -eq 0 ]; then args+=(--json build/bench-results.json); fi
+# oneDNN's OpenMP threads stop spinning about 1 ms after its calls, so they do not take the cores
+# from the candidate that runs next in an interleaved repetition (bench/README.md, Method).
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
 exec build/bin/incq_bench "${args[@]}"

@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
 mkdir -p "$out"
 export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}  # as scripts/bench.sh (bench/README.md, Method)
 mode=${1:-targets}
 shift || true
 { lscpu; echo; free -g; echo; nproc; } > "$out/machine.txt" 2>&1 || true
