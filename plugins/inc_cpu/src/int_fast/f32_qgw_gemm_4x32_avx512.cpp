@@ -93,6 +93,8 @@ struct StripPair {
   int64_t tile_stride[2]{};     // dwords per tile
   __mmask16 mask[2]{};
   int64_t col[2]{};             // first column
+  int64_t strip_dw[2]{};        // code dwords of the strip
+  int64_t pf_jump[2]{};         // added to a prefetch address past the strip's end (see run)
 };
 
 template <int B, bool SYM, int R>
@@ -143,7 +145,13 @@ struct GroupRows {
         // Two code streams per thread: ask for the line 4 KiB ahead so that enough reads are in
         // flight per core to approach the memory bandwidth with all cores busy (1 KiB ahead was
         // ~8 % slower single-threaded, no prefetch ~35 %: notes/profiles/cpu-decode-*.txt).
-        _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchDwords), _MM_HINT_T0);
+        // Past the strip's end, stream 1 (strip s + 1) runs on into strip s + 2, the next pair's
+        // first stream; stream 0 would run into strip s + 1, which stream 1 is reading anyway,
+        // so it jumps to strip s + 3 instead: the next pair starts with both streams in flight
+        // (short strips — MoE experts, K = 1024..2048 — spend a quarter to half of a strip there).
+        const int64_t pf = t * sp.tile_stride[i] + kPrefetchDwords;
+        _mm_prefetch(reinterpret_cast<const char*>(sp.codes[i] + pf + (pf >= sp.strip_dw[i] ? sp.pf_jump[i] : 0)),
+                     _MM_HINT_T0);
         const int64_t width = sp.tile_stride[i] / kDw;
         #pragma GCC unroll 16
         for (int k = 0; k < kDw; ++k) d[i][k] = _mm512_maskz_loadu_epi32(sp.mask[i], p + k * width);
@@ -180,7 +188,10 @@ void gemm(const IntPackedMatrix& w, const float* x, int64_t ldx, int64_t M, int6
       sp.tile_stride[i] = std::max<int64_t>(width, 1) * tile_dwords(B);
       sp.mask[i] = static_cast<__mmask16>((1u << width) - 1u);
       sp.col[i] = si * kStripWidth;
+      sp.strip_dw[i] = tiles * sp.tile_stride[i];
     }
+    // Stream 0 jumps over strip s + 1 (full width: s + 1 < s + 3 < s1) to s + 3 when that is in range.
+    sp.pf_jump[0] = s + 3 < s1 ? 2 * sp.strip_dw[0] : 0;
     (void)tiles;
     for (int64_t sg = 0; sg < w.num_segments(); ++sg) {
       const int64_t g = w.seg_group_of(sg);
