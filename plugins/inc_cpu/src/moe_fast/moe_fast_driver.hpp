@@ -59,7 +59,7 @@ struct MoeFastExperts {
 namespace moe_fast_detail {
 
 constexpr size_t kChunkBudget = size_t{8} << 20;  // scratch bytes per chunk of tokens (about)
-constexpr int64_t kColumnsPerItem = 64;
+constexpr int64_t kColumnsPerItem = 128;
 // Phases that move fewer elements than this (gather, prepare, combine at decode sizes) run on the
 // calling thread: a pool round trip costs more than the work.
 constexpr int64_t kSerialElements = int64_t{1} << 16;
