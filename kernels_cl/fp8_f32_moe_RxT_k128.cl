@@ -40,12 +40,7 @@ inline void fp8_moe_gate_up(const int T, FP8_MOE_ARGS, __local float* red, __loc
   fp8_moe_rows(16, 8, wa, sa, wb, sb, e, w_stride, s_stride, sc_dtype, rows_per_scale, scale_cols, n0, N, K, wr, sr);
   for (int t = 0; t < T; ++t) xrow[t] = x_off + (size_t)(pair[t] / top_k) * K;
   const float sum = fp8_tile(16, T, wr, sr, sc_dtype, cols_per_scale, x, xrow, x_dtype, K, e5m2, vec, red, part);
-  if (lane < 16 * T) both[lane] = sum;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  if (lane < 8 * T) {
-    const int t = lane / 8, r = lane % 8;
-    if (n0 + r < N && t < len) out[(size_t)pair[t] * N + n0 + r] = incq_silu_mul(both[t * 16 + r], both[t * 16 + 8 + r]);
-  }
+  incq_moe_store_gate_up(T, lane, sum, both, pair, len, n0, N, out);
 }
 
 inline void fp8_moe_down(const int T, FP8_MOE_ARGS, __local float* red, __local float* part) {
@@ -60,10 +55,7 @@ inline void fp8_moe_down(const int T, FP8_MOE_ARGS, __local float* red, __local 
   fp8_moe_rows(16, 16, wa, sa, wb, sb, e, w_stride, s_stride, sc_dtype, rows_per_scale, scale_cols, n0, N, K, wr, sr);
   for (int t = 0; t < T; ++t) xrow[t] = x_off + (size_t)pair[t] * K;
   const float sum = fp8_tile(16, T, wr, sr, sc_dtype, cols_per_scale, x, xrow, x_dtype, K, e5m2, vec, red, part);
-  if (lane < 16 * T) {
-    const int t = lane / 16, r = lane % 16;
-    if (n0 + r < N && t < len) out[(size_t)pair[t] * N + n0 + r] = sum;
-  }
+  incq_moe_store_down(T, lane, sum, pair, len, n0, N, out);
 }
 
 #define FP8_MOE_PASS                                                                                        \

@@ -205,3 +205,26 @@ inline int incq_moe_tile(__global const int* tiles, __global const int* sorted_p
 }
 
 inline float incq_silu_mul(float g, float u) { return g / (1.0f + exp(-g)) * u; }
+
+// The MoE projections' stores (fp8/mx/w4a8 *_moe_RxT_k128.cl). Lane l < 16*T holds v for row l % 16
+// of the tile's pair row l / 16. gate_up: rows 0-7 are gate and rows 8-15 the same columns of up;
+// out[pair, n0 + r] = silu(gate) * up for the tile's real pairs. Every lane of the work-group must
+// call it (it synchronises through `both`).
+inline void incq_moe_store_gate_up(const int T, const int lane, const float v, __local float* both, const int* pair,
+                                   const int len, const int n0, const int N, __global float* out) {
+  if (lane < 16 * T) both[lane] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  if (lane < 8 * T) {
+    const int t = lane / 8, r = lane % 8;
+    if (n0 + r < N && t < len) out[(size_t)pair[t] * N + n0 + r] = incq_silu_mul(both[t * 16 + r], both[t * 16 + 8 + r]);
+  }
+}
+
+// down: out[pair, n0 + r] = v for the 16 rows of each real pair row.
+inline void incq_moe_store_down(const int T, const int lane, const float v, const int* pair, const int len,
+                                const int n0, const int N, __global float* out) {
+  if (lane < 16 * T) {
+    const int t = lane / 16, r = lane % 16;
+    if (n0 + r < N && t < len) out[(size_t)pair[t] * N + n0 + r] = v;
+  }
+}

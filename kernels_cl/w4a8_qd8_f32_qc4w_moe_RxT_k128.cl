@@ -35,12 +35,9 @@ inline void w4a8_moe_gate_up(const int T, W4A8_MOE_ARGS, __local float* red, __l
   w4a8_moe_rows(16, 8, wa, sa, wb, sb, e, w_stride, s_stride, group, n0, N, K, wr, sr);
   for (int t = 0; t < T; ++t) xrow[t] = (size_t)(pair[t] / top_k) * K;
   const float sum = w4a8_tile(16, T, wr, sr, group, xq, xrow, K, red, part);
-  if (lane < 16 * T) both[lane] = sum * xs[pair[lane / 16] / top_k];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  if (lane < 8 * T) {
-    const int t = lane / 8, r = lane % 8;
-    if (n0 + r < N && t < len) out[(size_t)pair[t] * N + n0 + r] = incq_silu_mul(both[t * 16 + r], both[t * 16 + 8 + r]);
-  }
+  // Each pair's token scale (lanes past the tile hold no row).
+  const float v = lane < 16 * T ? sum * xs[pair[lane / 16] / top_k] : 0.0f;
+  incq_moe_store_gate_up(T, lane, v, both, pair, len, n0, N, out);
 }
 
 inline void w4a8_moe_down(const int T, W4A8_MOE_ARGS, __local float* red, __local float* part) {
@@ -55,10 +52,8 @@ inline void w4a8_moe_down(const int T, W4A8_MOE_ARGS, __local float* red, __loca
   w4a8_moe_rows(16, 16, wa, sa, wb, sb, e, w_stride, s_stride, group, n0, N, K, wr, sr);
   for (int t = 0; t < T; ++t) xrow[t] = (size_t)pair[t] * K;
   const float sum = w4a8_tile(16, T, wr, sr, group, xq, xrow, K, red, part);
-  if (lane < 16 * T) {
-    const int t = lane / 16, r = lane % 16;
-    if (n0 + r < N && t < len) out[(size_t)pair[t] * N + n0 + r] = sum * xs[pair[t]];
-  }
+  const float v = lane < 16 * T ? sum * xs[pair[lane / 16]] : 0.0f;
+  incq_moe_store_down(T, lane, v, pair, len, n0, N, out);
 }
 
 #define W4A8_MOE_PASS wa, sa, wb, sb, w_stride, s_stride, group, xq, xs, tiles, sorted_pairs, num_tiles, top_k, out, N, K
