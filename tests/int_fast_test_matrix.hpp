@@ -23,6 +23,52 @@ struct MatrixCase {
   bool bias = false;
 };
 
+// Every packing x sym x grouping (g32, one group, act order) at one shape per bit width, plus AWQ
+// (4-bit only: K not a multiple of 8, the last group padded; and act order). N is not a multiple
+// of 16 or 32 where the packing allows; K spans several groups. int3_K: the 3-bit case's K (the
+// prefill tests want more than one 256-row segment there).
+inline std::vector<MatrixCase> all_cases(int64_t int3_K = 160) {
+  std::vector<MatrixCase> cases;
+  struct Shape {
+    int bits;
+    int64_t K, N;
+  };
+  const Shape shapes[] = {{2, 160, 48}, {3, int3_K, 96}, {4, 576, 40}, {8, 164, 20}};
+  for (const Shape& s : shapes) {
+    for (int packing : {INCQ_PACKING_GPTQ_V1, INCQ_PACKING_GPTQ_V2}) {
+      for (bool sym : {true, false}) {
+        for (int grouping = 0; grouping < 3; ++grouping) {
+          MatrixCase c;
+          c.bits = s.bits;
+          c.packing = packing;
+          c.sym = sym;
+          c.K = s.K;
+          c.N = s.N;
+          c.group_size = grouping == 1 ? -1 : 32;
+          c.act_order = grouping == 2;
+          c.bias = grouping != 1;
+          cases.push_back(c);
+        }
+      }
+    }
+  }
+  for (bool sym : {true, false}) {
+    for (bool act : {false, true}) {
+      MatrixCase c;
+      c.bits = 4;
+      c.packing = INCQ_PACKING_AWQ;
+      c.sym = sym;
+      c.K = 68;
+      c.N = 24;
+      c.group_size = 32;
+      c.act_order = act;
+      c.bias = true;
+      cases.push_back(c);
+    }
+  }
+  return cases;
+}
+
 // Codes q[k][n] and zeros z[g][n] as numbers, then packed. v1 stores z - 1 (so z in [1, 2^b]).
 inline incq::inc_cpu::IntWoMatrix make_matrix(const MatrixCase& c, uint32_t seed) {
   using incq::inc_cpu::IntWoMatrix;

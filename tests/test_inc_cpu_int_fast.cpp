@@ -21,6 +21,7 @@ namespace {
 using namespace incq::inc_cpu;
 using namespace incq::inc_cpu::int_fast;
 using int_fast_test::MatrixCase;
+using int_fast_test::all_cases;
 
 struct Tier {
   std::string name;
@@ -93,50 +94,6 @@ void check(const MatrixCase& c, const IntWoMatrix& src, const IntPackedMatrix& w
           << " M " << M;
     }
   }
-}
-
-std::vector<MatrixCase> all_cases() {
-  std::vector<MatrixCase> cases;
-  struct Shape {
-    int bits;
-    int64_t K, N;
-  };
-  // N: not a multiple of 16 where the packing allows, odd strip counts; K: several groups.
-  const Shape shapes[] = {{2, 160, 48}, {3, 160, 96}, {4, 576, 40}, {8, 164, 20}};
-  for (const Shape& s : shapes) {
-    for (int packing : {INCQ_PACKING_GPTQ_V1, INCQ_PACKING_GPTQ_V2}) {
-      for (bool sym : {true, false}) {
-        for (int grouping = 0; grouping < 3; ++grouping) {
-          MatrixCase c;
-          c.bits = s.bits;
-          c.packing = packing;
-          c.sym = sym;
-          c.K = s.K;
-          c.N = s.N;
-          c.group_size = grouping == 1 ? -1 : 32;
-          c.act_order = grouping == 2;
-          c.bias = grouping != 1;
-          cases.push_back(c);
-        }
-      }
-    }
-  }
-  // AWQ (4-bit only): K not a multiple of 8 (the last group is padded), and act order.
-  for (bool sym : {true, false}) {
-    for (bool act : {false, true}) {
-      MatrixCase c;
-      c.bits = 4;
-      c.packing = INCQ_PACKING_AWQ;
-      c.sym = sym;
-      c.K = 68;
-      c.N = 24;
-      c.group_size = 32;
-      c.act_order = act;
-      c.bias = true;
-      cases.push_back(c);
-    }
-  }
-  return cases;
 }
 
 TEST(IntFastKernels, EveryTierModeAndFormatMatchesTheOracle) {

@@ -22,6 +22,7 @@ namespace {
 using namespace incq::inc_cpu;
 using namespace incq::inc_cpu::int_fast;
 using int_fast_test::MatrixCase;
+using int_fast_test::all_cases;
 
 std::string describe(const MatrixCase& c) {
   return "bits " + std::to_string(c.bits) + " packing " + std::to_string(c.packing) + " G " +
@@ -85,49 +86,6 @@ void check(const MatrixCase& c, const IntWoMatrix& src, const IntPackedMatrix& w
   }
 }
 
-std::vector<MatrixCase> all_cases() {
-  std::vector<MatrixCase> cases;
-  struct Shape {
-    int bits;
-    int64_t K, N;
-  };
-  // K: several groups and (G = -1) more than one 256-row segment; N: not a multiple of 32.
-  const Shape shapes[] = {{2, 160, 48}, {3, 320, 96}, {4, 576, 40}, {8, 164, 20}};
-  for (const Shape& s : shapes) {
-    for (int packing : {INCQ_PACKING_GPTQ_V1, INCQ_PACKING_GPTQ_V2}) {
-      for (bool sym : {true, false}) {
-        for (int grouping = 0; grouping < 3; ++grouping) {
-          MatrixCase c;
-          c.bits = s.bits;
-          c.packing = packing;
-          c.sym = sym;
-          c.K = s.K;
-          c.N = s.N;
-          c.group_size = grouping == 1 ? -1 : 32;
-          c.act_order = grouping == 2;
-          c.bias = grouping != 1;
-          cases.push_back(c);
-        }
-      }
-    }
-  }
-  for (bool sym : {true, false}) {
-    for (bool act : {false, true}) {
-      MatrixCase c;
-      c.bits = 4;
-      c.packing = INCQ_PACKING_AWQ;
-      c.sym = sym;
-      c.K = 68;
-      c.N = 24;
-      c.group_size = 32;
-      c.act_order = act;
-      c.bias = true;
-      cases.push_back(c);
-    }
-  }
-  return cases;
-}
-
 TEST(IntFastPrefill, Bf16AndInt8MatchTheOracle) {
   uint32_t seed = 7;
   incq_exec pool{};
@@ -135,7 +93,7 @@ TEST(IntFastPrefill, Bf16AndInt8MatchTheOracle) {
   pool.max_threads = 3;
   pool.parallel_for = reverse_parallel_for;
   bool any = false;
-  for (const MatrixCase& c : all_cases()) {
+  for (const MatrixCase& c : all_cases(320)) {
     const IntWoMatrix src = int_fast_test::make_matrix(c, seed++);
     const IntPackedMatrix w = repack_int_matrix(src);
     const IntPrefill p = plan_int_prefill(w);
